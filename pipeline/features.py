@@ -1,0 +1,244 @@
+"""Feature vectors from movement windows: `vectorize` is the only feature function.
+
+Training (`train.py`) and the live loop (`realtime/`) both call `vectorize(window, name)`,
+so the two cannot compute features differently.
+
+Feature sets:
+- "seed": the study's vector: distances (metres) between the upper-body joints (nose,
+  shoulders, elbows, wrists) in each of the T frames. Kept to reproduce the study.
+- "motion": 3D, invariant to body proportions, position, facing and frame rate. The
+  skeleton is first retargeted onto a standard body (each bone's unit direction times a
+  standard length, torso = 1), so limb lengths (which differ 20-40% between motion
+  capture and MediaPipe) cannot leak in; then bone directions, joint angles, posture
+  expansion, speeds and accelerations (torso lengths per second), a frequency summary of
+  wrist, ankle and head paths, and their statistics over the window.
+- "image": the same quantities from the 2D image-plane skeleton (image heights, y up),
+  plus each bone's foreshortening (its 2D length over the 2D torso length). PoseLandmarker's
+  2D landmarks are far more accurate than its 3D world landmarks; models for this set are
+  trained on mocap seen by virtual cameras at many angles.
+- "motion+image": both.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline import skeleton as sk
+from pipeline.window import Window
+
+FloatArr = npt.NDArray[np.float32]
+
+# Bumped whenever a set's definition changes; models record it and loaders compare it.
+FEATURE_VERSIONS: Final[dict[str, int]] = {"seed": 1, "motion": 1, "image": 1, "motion+image": 1}
+DEFAULT_FEATURE_SET: Final[str] = "motion"
+
+# --- the standard body --------------------------------------------------------------
+_MID_HIP, _MID_SHOULDER = sk.N_JOINTS, sk.N_JOINTS + 1  # extra points appended to the joints
+# (from, to, standard length in torso lengths), measured on the Bandai-Namco actors.
+_BONES: Final = (
+    (_MID_HIP, sk.L_HIP, 0.16),
+    (_MID_HIP, sk.R_HIP, 0.16),
+    (sk.L_HIP, sk.L_KNEE, 0.98),
+    (sk.L_KNEE, sk.L_ANKLE, 1.02),
+    (sk.R_HIP, sk.R_KNEE, 0.98),
+    (sk.R_KNEE, sk.R_ANKLE, 1.02),
+    (_MID_HIP, _MID_SHOULDER, 1.0),
+    (_MID_SHOULDER, sk.L_SHOULDER, 0.26),
+    (_MID_SHOULDER, sk.R_SHOULDER, 0.26),
+    (sk.L_SHOULDER, sk.L_ELBOW, 0.61),
+    (sk.L_ELBOW, sk.L_WRIST, 0.56),
+    (sk.R_SHOULDER, sk.R_ELBOW, 0.61),
+    (sk.R_ELBOW, sk.R_WRIST, 0.56),
+    (_MID_SHOULDER, sk.NOSE, 0.48),
+)
+_FROM = np.array([b[0] for b in _BONES])
+_TO = np.array([b[1] for b in _BONES])
+_LENGTH = np.array([b[2] for b in _BONES], dtype=np.float32)
+_TORSO_BONE = 6
+_LIMB_BONES = np.array([2, 3, 4, 5, 9, 10, 11, 12])
+
+
+def _ancestor_matrix() -> FloatArr:
+    """(J, B): 1 where bone b lies on the path from the mid-hip to joint j."""
+    a = np.zeros((sk.N_JOINTS + 2, len(_BONES)), np.float32)
+    parent_bone = {to: b for b, (_, to, _) in enumerate(_BONES)}
+    for j in range(a.shape[0]):
+        node = j
+        while node in parent_bone:
+            b = parent_bone[node]
+            a[j, b] = 1.0
+            node = _BONES[b][0]
+    return a[: sk.N_JOINTS]
+
+
+_ANCESTORS: Final = _ancestor_matrix()
+
+# Joint angles as pairs of (signed) bones: angle between s1*bone1 and s2*bone2.
+_ANGLE_BONES: Final = np.array(
+    [(9, 10), (11, 12), (2, 3), (4, 5), (6, 9), (6, 11), (6, 2), (6, 4), (6, 13)]
+)
+_ANGLE_SIGNS: Final = np.array(
+    [(1, 1), (1, 1), (1, 1), (1, 1), (-1, 1), (-1, 1), (-1, 1), (-1, 1), (1, 1)], np.float32
+)
+# Posture expansion: distances between point pairs of the standard body.
+_EXPANSION_PAIRS: Final = np.array(
+    [
+        (sk.L_WRIST, _MID_HIP),
+        (sk.R_WRIST, _MID_HIP),
+        (sk.L_WRIST, sk.NOSE),
+        (sk.R_WRIST, sk.NOSE),
+        (sk.L_WRIST, sk.R_WRIST),
+        (sk.L_ELBOW, sk.R_ELBOW),
+        (sk.L_ANKLE, sk.R_ANKLE),
+        (sk.L_KNEE, sk.R_KNEE),
+    ]
+)
+_MOVING_JOINTS: Final = np.array([j for j in range(sk.N_JOINTS) if j not in (sk.L_HIP, sk.R_HIP)])
+_PATH_JOINTS: Final = np.array([sk.L_WRIST, sk.R_WRIST, sk.L_ANKLE, sk.R_ANKLE, sk.NOSE])
+_SEED_JOINTS: Final = np.array(
+    [sk.NOSE, sk.L_SHOULDER, sk.R_SHOULDER, sk.L_ELBOW, sk.R_ELBOW, sk.L_WRIST, sk.R_WRIST]
+)
+_SEED_PAIRS: Final = np.array(np.triu_indices(len(_SEED_JOINTS), k=1))
+
+
+def _with_mid_points(points: FloatArr) -> FloatArr:
+    """(T, J, D) -> (T, J + 2, D): append mid-hip and mid-shoulder."""
+    extra = np.stack([sk.mid_hip(points), sk.mid_shoulder(points)], axis=1)
+    return np.concatenate([points, extra], axis=1)
+
+
+def _unit(v: FloatArr, eps: float) -> FloatArr:
+    """Unit vectors along the last axis; vectors shorter than `eps` shrink towards 0."""
+    return v / np.sqrt((v * v).sum(axis=-1, keepdims=True) + eps * eps)
+
+
+def _bones(points: FloatArr) -> FloatArr:
+    """(T, J, D) -> (T, B, D) bone vectors of the standard body's tree."""
+    ext = _with_mid_points(points)
+    return ext[:, _TO] - ext[:, _FROM]
+
+
+def retarget(points: FloatArr, eps: float = 1e-6) -> tuple[FloatArr, FloatArr]:
+    """Put a (T, J, D) skeleton onto the standard body (torso length 1, mid-hip origin).
+
+    Returns the (T, B, D) unit bone directions and the (T, J + 2, D) standard-body points
+    (the joints, then mid-hip and mid-shoulder).
+    """
+    units = _unit(_bones(points), eps)
+    joints = np.einsum("jb,tbd->tjd", _ANCESTORS, units * _LENGTH[:, None])
+    shoulder_mid = units[:, _TORSO_BONE : _TORSO_BONE + 1] * _LENGTH[_TORSO_BONE]
+    body = np.concatenate([joints, np.zeros_like(shoulder_mid), shoulder_mid], axis=1)
+    return units, body
+
+
+def _stats(x: FloatArr) -> FloatArr:
+    """(T, K) -> (4K,): mean, std, min and max over time."""
+    return np.concatenate([x.mean(0), x.std(0), x.min(0), x.max(0)])
+
+
+def _kinematic_features(points: FloatArr, t_s: npt.NDArray[np.float64], eps: float) -> FloatArr:
+    """Proportion-free features of a (T, J, D) skeleton (D = 2 or 3), y is vertical."""
+    units, body = retarget(points, eps)
+    n_frames, _, dims = units.shape
+    dt = np.maximum(np.diff(t_s), 1e-3).astype(np.float32)[:, None, None]
+    # posture: bone directions, joint angles, expansion
+    directions = units.reshape(n_frames, -1)
+    a = units[:, _ANGLE_BONES[:, 0]] * _ANGLE_SIGNS[:, 0, None]
+    b = units[:, _ANGLE_BONES[:, 1]] * _ANGLE_SIGNS[:, 1, None]
+    cos = (a * b).sum(-1) / np.maximum(
+        np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-6
+    )
+    angles = np.arccos(np.clip(cos, -1.0, 1.0))  # (T, 9) radians
+    trunk = np.arccos(np.clip(units[:, _TORSO_BONE, 1] / np.maximum(
+        np.linalg.norm(units[:, _TORSO_BONE], axis=-1), 1e-6), -1.0, 1.0))[:, None]
+    angles = np.concatenate([angles, trunk], axis=1)
+    expansion = np.linalg.norm(
+        body[:, _EXPANSION_PAIRS[:, 0]] - body[:, _EXPANSION_PAIRS[:, 1]], axis=-1
+    )
+    extent = np.linalg.norm(body, axis=-1).max(axis=1, keepdims=True)
+    # dynamics, torso lengths (or radians) per second
+    velocity = np.diff(body[:, _MOVING_JOINTS], axis=0) / dt
+    speed = np.linalg.norm(velocity, axis=-1)
+    accel = np.linalg.norm(np.diff(velocity, axis=0) / dt[1:], axis=-1)
+    angular_speed = np.abs(np.diff(angles, axis=0)) / dt[:, :, 0]
+    # frequency summary of wrist, ankle and head paths
+    path = body[:, _PATH_JOINTS]
+    power = (np.abs(np.fft.rfft(path - path.mean(0), axis=0)) ** 2).sum(-1)[1:]  # (F-1, 5)
+    fs = (n_frames - 1) / max(float(t_s[-1] - t_s[0]), 1e-3)
+    freqs = np.fft.rfftfreq(n_frames, d=1.0 / fs)[1:, None].astype(np.float32)
+    total = power.sum(0) + 1e-9
+    centroid = (freqs * power).sum(0) / total
+    dominant = freqs[np.argmax(power, axis=0), 0]
+    return np.concatenate(
+        [
+            directions.mean(0),
+            directions.std(0),
+            _stats(angles),
+            _stats(np.concatenate([expansion, extent], axis=1)),
+            speed.mean(0),
+            speed.max(0),
+            accel.mean(0),
+            angular_speed.mean(0),
+            [float((speed**2).mean())],
+            centroid,
+            dominant,
+            np.log(total),
+        ]
+    ).astype(np.float32)
+
+
+def _seed(window: Window) -> FloatArr:
+    """The study's vector: (T, 21) upper-body joint distances in metres, flattened."""
+    p = window.world[:, _SEED_JOINTS]
+    return np.linalg.norm(p[:, _SEED_PAIRS[0]] - p[:, _SEED_PAIRS[1]], axis=-1).ravel()
+
+
+def _motion(window: Window) -> FloatArr:
+    return _kinematic_features(window.world, window.t_s, eps=1e-6)
+
+
+def _image(window: Window) -> FloatArr:
+    # Side views shrink the hip and shoulder axes to points: soften their unit vectors.
+    image = window.image
+    kinematic = _kinematic_features(image, window.t_s, eps=0.02)
+    bones = _bones(image)
+    lengths = np.linalg.norm(bones, axis=-1)
+    torso = np.quantile(lengths[:, _TORSO_BONE], 0.9) + 1e-6
+    foreshortening = lengths / (torso * _LENGTH)  # (T, B): 1 = seen side-on at full length
+    return np.concatenate([kinematic, foreshortening.mean(0), foreshortening.std(0)])
+
+
+def _motion_image(window: Window) -> FloatArr:
+    return np.concatenate([_motion(window), _image(window)])
+
+
+FEATURE_SETS: Final[dict[str, Callable[[Window], FloatArr]]] = {
+    "seed": _seed,
+    "motion": _motion,
+    "image": _image,
+    "motion+image": _motion_image,
+}
+
+
+def vectorize(window: Window, feature_set: str = DEFAULT_FEATURE_SET) -> FloatArr:
+    """The 1-D float32 feature vector of one window.
+
+    Raises:
+        ValueError: unknown `feature_set` (the message lists the valid ones), or the
+            window holds non-finite values (make windows with `make_window`).
+    """
+    try:
+        fn = FEATURE_SETS[feature_set]
+    except KeyError:
+        raise ValueError(
+            f"`feature_set` must be one of {sorted(FEATURE_SETS)}, got {feature_set!r}"
+        ) from None
+    vector = np.asarray(fn(window), dtype=np.float32)
+    if not np.isfinite(vector).all():
+        raise ValueError(
+            f"window gives non-finite {feature_set!r} features; build windows with make_window"
+        )
+    return vector

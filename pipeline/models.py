@@ -1,0 +1,232 @@
+"""Classifiers and the model file format shared by `train.py` and `realtime/`.
+
+A model file (`*.joblib`) holds a dict: the fitted scikit-learn pipeline, the class
+labels, the feature set and its version, the window settings, the joint set and free-form
+metadata (training data, evaluation figures, library versions). Beside it a JSON model
+card (`*.card.json`) repeats the metadata and the file's sha256. `load_model` checks the
+hash against the card *before* unpickling, and refuses a feature set or window this code
+does not compute the same way, so a model can never be fed features it was not trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Final
+
+import joblib
+import numpy as np
+import numpy.typing as npt
+
+from pipeline import skeleton
+from pipeline.features import FEATURE_VERSIONS
+from pipeline.io import atomic_path, write_text_atomic
+from pipeline.window import WindowSpec
+
+FORMAT: Final[str] = "posemotion-model/1"
+DEFAULT_MODEL: Final[Path] = Path(__file__).resolve().parents[1] / "models" / "emotion.joblib"
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used; the message says why and what to do."""
+
+
+def _svm(seed: int, class_weight: str | None) -> Any:
+    from sklearn.svm import SVC
+
+    return SVC(C=3.0, gamma="scale", probability=True, class_weight=class_weight, random_state=seed)
+
+
+def _rf(seed: int, class_weight: str | None) -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(
+        n_estimators=200, min_samples_leaf=2, class_weight=class_weight, random_state=seed, n_jobs=1
+    )
+
+
+def _mlp(seed: int, class_weight: str | None) -> Any:
+    from sklearn.neural_network import MLPClassifier
+
+    # MLPClassifier has no class weights; balance it by resampling instead.
+    return MLPClassifier(
+        hidden_layer_sizes=(128, 64), alpha=1e-2, max_iter=600, early_stopping=True, random_state=seed
+    )
+
+
+MODEL_FACTORIES: Final[dict[str, Callable[[int, str | None], Any]]] = {
+    "svm": _svm,
+    "rf": _rf,
+    "mlp": _mlp,
+}
+BALANCING: Final[tuple[str, ...]] = ("none", "weights", "smote", "undersample")
+
+
+def make_classifier(name: str, balance: str = "weights", seed: int = 0) -> Any:
+    """A fresh pipeline: standard scaling -> (resampling) -> classifier.
+
+    Args:
+        name: one of `MODEL_FACTORIES` ("svm", "rf", "mlp").
+        balance: "none", "weights" (class weights; resampling for the MLP), "smote" or
+            "undersample" (imbalanced-learn, applied only when fitting).
+        seed: random seed.
+    """
+    from imblearn.over_sampling import SMOTE
+    from imblearn.pipeline import Pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+    from sklearn.preprocessing import StandardScaler
+
+    if name not in MODEL_FACTORIES:
+        raise ValueError(f"`model` must be one of {sorted(MODEL_FACTORIES)}, got {name!r}")
+    if balance not in BALANCING:
+        raise ValueError(f"`balance` must be one of {list(BALANCING)}, got {balance!r}")
+    if balance == "weights" and name == "mlp":
+        balance = "oversample"
+    steps: list[tuple[str, Any]] = [("scale", StandardScaler())]
+    if balance == "smote":
+        steps.append(("balance", SMOTE(random_state=seed)))
+    elif balance == "undersample":
+        steps.append(("balance", RandomUnderSampler(random_state=seed)))
+    elif balance == "oversample":
+        from imblearn.over_sampling import RandomOverSampler
+
+        steps.append(("balance", RandomOverSampler(random_state=seed)))
+    steps.append(("clf", MODEL_FACTORIES[name](seed, "balanced" if balance == "weights" else None)))
+    return Pipeline(steps)
+
+
+@dataclass
+class EmotionModel:
+    """A fitted classifier with everything needed to feed it the right features."""
+
+    pipeline: Any
+    classes: tuple[str, ...]
+    feature_set: str
+    window: WindowSpec
+    n_features: int
+    feature_version: int = -1
+    joints: tuple[str, ...] = skeleton.JOINTS
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.feature_version < 0:
+            self.feature_version = FEATURE_VERSIONS[self.feature_set]
+
+    def predict_proba(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        """(n_features,) or (N, n_features) -> (N, C) probabilities in `classes` order."""
+        x = np.atleast_2d(vectors)
+        if x.shape[1] != self.n_features:
+            raise ValueError(f"expected {self.n_features} features, got {x.shape[1]}")
+        proba = self.pipeline.predict_proba(x)
+        order = [list(self.pipeline.classes_).index(c) for c in self.classes]
+        return proba[:, order]
+
+    def card(self, sha256: str) -> dict[str, Any]:
+        """The JSON model card for a file with this `sha256`."""
+        return {
+            "format": FORMAT,
+            "sha256": sha256,
+            "classes": list(self.classes),
+            "feature_set": self.feature_set,
+            "feature_version": self.feature_version,
+            "n_features": self.n_features,
+            "window": self.window.to_dict(),
+            "joints": list(self.joints),
+            **self.metadata,
+        }
+
+
+def card_path(model_path: str | Path) -> Path:
+    """`models/emotion.joblib` -> `models/emotion.card.json`."""
+    p = Path(model_path)
+    return p.with_name(p.stem + ".card.json")
+
+
+def save_model(model: EmotionModel, path: str | Path) -> Path:
+    """Write the model and its card atomically; returns the card's path."""
+    payload = {
+        "format": FORMAT,
+        "pipeline": model.pipeline,
+        "classes": list(model.classes),
+        "feature_set": model.feature_set,
+        "feature_version": model.feature_version,
+        "window": model.window.to_dict(),
+        "n_features": model.n_features,
+        "joints": list(model.joints),
+        "metadata": model.metadata,
+    }
+    with atomic_path(path) as tmp:
+        joblib.dump(payload, tmp, compress=3)
+        digest = _sha256(tmp)
+    card = card_path(path)
+    write_text_atomic(card, json.dumps(model.card(digest), indent=2, default=str) + "\n")
+    return card
+
+
+def load_model(path: str | Path, *, require_card: bool = True) -> EmotionModel:
+    """Load and check a model file.
+
+    Raises:
+        FileNotFoundError: no such model file.
+        ModelError: no card or a card whose sha256 differs, not a model file, or a feature
+            set / version / joint set this code does not compute.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path} (train one with `python train.py`)")
+    card_file = card_path(path)
+    if require_card:
+        if not card_file.is_file():
+            raise ModelError(f"model card {card_file} is missing; re-save the model with train.py")
+        try:
+            card = json.loads(card_file.read_text())
+        except (OSError, ValueError) as e:
+            raise ModelError(f"model card {card_file} is not valid JSON: {e}") from None
+        digest = _sha256(path)
+        if not isinstance(card, dict) or card.get("sha256") != digest:
+            raise ModelError(
+                f"{path} does not match its card {card_file.name} (sha256 {digest[:12]}…); "
+                "the file was changed or replaced: retrain or restore it"
+            )
+    try:
+        payload = joblib.load(path)
+    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, TypeError,
+            AttributeError, ModuleNotFoundError, ImportError, OSError) as e:  # fmt: skip
+        raise ModelError(f"{path} is not a readable model file ({type(e).__name__}: {e})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelError(f"{path} is not a PosEmotion model (expected format {FORMAT!r})")
+    feature_set = payload["feature_set"]
+    if FEATURE_VERSIONS.get(feature_set) != payload["feature_version"]:
+        raise ModelError(
+            f"{path} was trained on feature set {feature_set!r} version "
+            f"{payload['feature_version']}, but this code computes "
+            + (
+                f"version {FEATURE_VERSIONS[feature_set]}"
+                if feature_set in FEATURE_VERSIONS
+                else f"only {sorted(FEATURE_VERSIONS)}"
+            )
+            + "; retrain the model with this version of train.py"
+        )
+    if tuple(payload["joints"]) != skeleton.JOINTS:
+        raise ModelError(f"{path} uses joints {payload['joints']}, expected {list(skeleton.JOINTS)}")
+    return EmotionModel(
+        pipeline=payload["pipeline"],
+        classes=tuple(payload["classes"]),
+        feature_set=feature_set,
+        feature_version=payload["feature_version"],
+        window=WindowSpec.from_dict(payload["window"]),
+        n_features=int(payload["n_features"]),
+        joints=tuple(payload["joints"]),
+        metadata=dict(payload.get("metadata", {})),
+    )
+
+
+def _sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

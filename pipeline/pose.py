@@ -1,0 +1,284 @@
+"""Body landmarks from images with MediaPipe Tasks `PoseLandmarker`, as numpy arrays.
+
+The default model is built offline on first use from the BlazePose weights that the
+mediapipe 0.10.21 wheel carries (`modules/pose_detection/pose_detection.tflite`,
+`modules/pose_landmark/pose_landmark_full.tflite`): the Tasks API needs image-input
+metadata (normalisation mean 0, std 255), added with mediapipe's own metadata writers,
+and the two models bundled as `pose_detector.tflite` + `pose_landmarks_detector.tflite`.
+The bundle is cached under `models/` and written atomically. An official
+`pose_landmarker_{lite,full,heavy}.task` can be passed instead.
+
+mediapipe is imported lazily so that the rest of `pipeline/` works without it.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline import skeleton
+from pipeline.io import atomic_path
+from pipeline.validate import check_array
+
+FloatArr = npt.NDArray[np.float32]
+
+BUNDLE_MEMBERS = ("pose_detector.tflite", "pose_landmarks_detector.tflite")
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+_WHEEL_MODELS = {
+    "pose_detector.tflite": ("modules/pose_detection/pose_detection.tflite", "pose_detector"),
+    "pose_landmarks_detector.tflite": (
+        "modules/pose_landmark/pose_landmark_full.tflite",
+        "pose_landmarks_detector",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PoseFrame:
+    """PoseLandmarker output for one person in one image.
+
+    Attributes:
+        image: (33, 3) normalised image landmarks (x, y in [0, 1] of width/height; z relative).
+        world: (33, 3) world landmarks, metres, MediaPipe camera axes (x right, y down, z away),
+            origin between the hips.
+        visibility: (33,) likelihood that each landmark is visible, [0, 1].
+        presence: (33,) likelihood that each landmark is in the image, [0, 1].
+        image_wh: (width, height) of the analysed image, pixels.
+    All arrays are NaN when no person was found.
+    """
+
+    image: FloatArr
+    world: FloatArr
+    visibility: FloatArr
+    presence: FloatArr
+    image_wh: tuple[int, int]
+
+    @classmethod
+    def empty(cls, image_wh: tuple[int, int]) -> PoseFrame:
+        """The frame for an image with nobody in it."""
+        nan3 = np.full((skeleton.N_LANDMARKS, 3), np.nan, np.float32)
+        nan1 = np.full(skeleton.N_LANDMARKS, np.nan, np.float32)
+        return cls(nan3, nan3.copy(), nan1, nan1.copy(), image_wh)
+
+    @property
+    def found(self) -> bool:
+        return bool(np.isfinite(self.visibility).any())
+
+    def joints(self) -> tuple[FloatArr, FloatArr, FloatArr]:
+        """The shared joint set: world (J, 3) m y-up, image (J, 2) heights y-up, visibility (J,)."""
+        vis = np.nan_to_num(self.visibility, nan=0.0)
+        return skeleton.from_mediapipe(self.world, self.image, vis, self.image_wh)
+
+
+def default_model_path(models_dir: Path | None = None) -> Path:
+    """Path of the built-in PoseLandmarker bundle, building it first if needed."""
+    import mediapipe as mp
+
+    directory = models_dir or MODELS_DIR
+    path = directory / f"pose_landmarker_full_mp{mp.__version__}.task"
+    if not is_pose_bundle(path):
+        build_default_model(path)
+    return path
+
+
+def is_pose_bundle(path: Path) -> bool:
+    """True when `path` is a readable .task bundle holding both pose models."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            return set(BUNDLE_MEMBERS) <= names and zf.testzip() is None
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def build_default_model(path: Path) -> Path:
+    """Build the PoseLandmarker bundle from the mediapipe wheel's BlazePose weights.
+
+    Written to a temporary file beside `path` and renamed into place, so two processes
+    building at once, or a crash halfway, never leave a broken file at `path`.
+    """
+    import mediapipe as mp
+    from mediapipe.tasks.python.metadata.metadata_writers import (
+        metadata_writer,
+        model_asset_bundle_utils,
+    )
+
+    root = Path(mp.__file__).parent
+    models: dict[str, bytes] = {}
+    for member, (relative, name) in _WHEEL_MODELS.items():
+        source = root / relative
+        if not source.is_file():
+            raise RuntimeError(
+                f"mediapipe {mp.__version__} has no {relative}; install mediapipe==0.10.21 "
+                "(the last release that ships the pose weights) or pass an official "
+                "pose_landmarker_*.task file"
+            )
+        writer = metadata_writer.MetadataWriter.create(bytearray(source.read_bytes()))
+        writer.add_general_info(name, "BlazePose GHUM 3D, from the mediapipe wheel")
+        writer.add_image_input(norm_mean=[0.0], norm_std=[255.0])
+        models[member] = bytes(writer.populate()[0])
+    with atomic_path(path) as tmp:
+        model_asset_bundle_utils.create_model_asset_bundle(models, str(tmp))
+    return path
+
+
+def check_pose_model(path: str | Path) -> Path:
+    """Check that `path` is a PoseLandmarker .task bundle; return it as a Path."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pose model not found: {path}")
+    if not is_pose_bundle(path):
+        raise ValueError(
+            f"pose model {path} is not a PoseLandmarker .task bundle (a zip holding "
+            f"{' + '.join(BUNDLE_MEMBERS)}); pass an official pose_landmarker_*.task "
+            "or leave --pose-model out to use the built-in one"
+        )
+    return path
+
+
+class PoseEstimator:
+    """One PoseLandmarker for one stream of images (create it once, not per image).
+
+    Args:
+        model_path: a PoseLandmarker .task bundle; default the built-in one.
+        mode: "video" (tracking across frames; timestamps must increase) or "image".
+        num_poses: most people to find per image.
+        min_detection_confidence: person detector score threshold, [0, 1].
+        min_presence_confidence: landmark presence threshold, [0, 1].
+        min_tracking_confidence: below this the detector runs again (video mode), [0, 1].
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        mode: Literal["video", "image"] = "video",
+        num_poses: int = 1,
+        min_detection_confidence: float = 0.5,
+        min_presence_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+    ) -> None:
+        if mode not in ("video", "image"):
+            raise ValueError(f"`mode` must be 'video' or 'image', got {mode!r}")
+        if num_poses < 1:
+            raise ValueError(f"`num_poses` must be >= 1, got {num_poses}")
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self.model_path = (
+            default_model_path() if model_path is None else check_pose_model(model_path)
+        )
+        self.mode = mode
+        self._mp = mp
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            running_mode=(
+                vision.RunningMode.VIDEO if mode == "video" else vision.RunningMode.IMAGE
+            ),
+            num_poses=num_poses,
+            min_pose_detection_confidence=min_detection_confidence,
+            min_pose_presence_confidence=min_presence_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+        self._landmarker: Any = vision.PoseLandmarker.create_from_options(options)
+        self._last_ms = -1
+
+    def detect_all(self, image_rgb: npt.NDArray[np.uint8], timestamp_ms: int | None = None) -> list[PoseFrame]:
+        """Every person found in one RGB image.
+
+        Args:
+            image_rgb: (H, W, 3) uint8, RGB order (convert OpenCV's BGR first).
+            timestamp_ms: the frame's time in milliseconds; required in video mode and
+                strictly increasing there.
+        """
+        check_array("image_rgb", image_rgb, (None, None, 3), kind="u")
+        if image_rgb.dtype != np.uint8:
+            raise ValueError(f"`image_rgb` must have dtype uint8, got {image_rgb.dtype}")
+        height, width = image_rgb.shape[:2]
+        image = self._mp.Image(
+            image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(image_rgb)
+        )
+        if self.mode == "video":
+            if timestamp_ms is None:
+                raise ValueError("`timestamp_ms` is required in video mode")
+            if timestamp_ms <= self._last_ms:
+                raise ValueError(
+                    f"`timestamp_ms` must increase in video mode, got {timestamp_ms} "
+                    f"after {self._last_ms}"
+                )
+            self._last_ms = int(timestamp_ms)
+            result = self._landmarker.detect_for_video(image, int(timestamp_ms))
+        else:
+            result = self._landmarker.detect(image)
+        return [
+            _to_frame(image_lms, world_lms, (width, height))
+            for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks)
+        ]
+
+    def detect(
+        self,
+        image_rgb: npt.NDArray[np.uint8],
+        timestamp_ms: int | None = None,
+        previous: PoseFrame | None = None,
+    ) -> PoseFrame:
+        """The followed person (see `select_person`), or an all-NaN frame if nobody is found."""
+        person = select_person(self.detect_all(image_rgb, timestamp_ms), previous)
+        if person is None:
+            return PoseFrame.empty((image_rgb.shape[1], image_rgb.shape[0]))
+        return person
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _to_frame(image_lms: Any, world_lms: Any, image_wh: tuple[int, int]) -> PoseFrame:
+    """Convert one person's landmark objects to arrays (the only per-landmark step)."""
+    img = np.array(
+        [(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0) for p in image_lms],
+        dtype=np.float32,
+    )
+    world = np.array([(p.x, p.y, p.z) for p in world_lms], dtype=np.float32)
+    return PoseFrame(img[:, :3], world, img[:, 3], img[:, 4], image_wh)
+
+
+def select_person(candidates: list[PoseFrame], previous: PoseFrame | None) -> PoseFrame | None:
+    """Follow one person: the candidate whose mid-hip (image) is nearest the previous one's.
+
+    With no previous person, the one with the largest image bounding box (the nearest).
+    Returns None when `candidates` is empty.
+    """
+    if not candidates:
+        return None
+    if len(candidates) == 1:
+        return candidates[0]
+    if previous is not None and previous.found:
+        anchor = _hip_centre(previous)
+        return min(candidates, key=lambda c: float(np.linalg.norm(_hip_centre(c) - anchor)))
+    return max(candidates, key=_box_area)
+
+
+def _hip_centre(frame: PoseFrame) -> FloatArr:
+    return 0.5 * (frame.image[23, :2] + frame.image[24, :2])
+
+
+def _box_area(frame: PoseFrame) -> float:
+    xy = frame.image[:, :2]
+    span = np.nanmax(xy, axis=0) - np.nanmin(xy, axis=0)
+    return float(span[0] * span[1])

@@ -1,0 +1,210 @@
+"""The joint set shared by MediaPipe and motion capture, and the canonical body frame.
+
+Joint set (J = 13): nose, shoulders, elbows, wrists, hips, knees, ankles. One table maps
+each joint to its MediaPipe landmark index and to a point on a BVH skeleton (a joint plus
+an offset in that joint's local axes, so that the nose can be placed on the mocap head).
+
+Axes used throughout `pipeline/`:
+- world: metres, y up, right-handed; a person facing +z has their left at +x.
+  MediaPipe world landmarks (x right, y down, z away from the camera) map by
+  (x, y, z) -> (x, -y, -z); negating y alone would mirror the body.
+- image: the image plane in units of image height, x to the right, y up
+  (MediaPipe's normalised (x, y) -> (x * width / height, -y)).
+- canonical: world translated so that the mid-hip is the origin in every frame and
+  rotated about the vertical so that the mean right-to-left hip axis points along +x.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.bvh import Motion
+
+FloatArr = npt.NDArray[np.float32]
+
+
+class JointSource(NamedTuple):
+    """Where one joint of the shared set comes from."""
+
+    name: str
+    mediapipe: int  # PoseLandmarker landmark index
+    bvh_joint: str  # Bandai-Namco BVH joint name
+    bvh_offset_m: tuple[float, float, float]  # offset in that joint's local axes, metres
+
+
+# The one mapping table. Bandai-Namco local axes: x along the bone (up the spine and
+# neck), y forward; the nose sits about 7 cm above and 9 cm in front of the Head joint.
+JOINT_TABLE: Final[tuple[JointSource, ...]] = (
+    JointSource("nose", 0, "Head", (0.07, 0.09, 0.0)),
+    JointSource("l_shoulder", 11, "UpperArm_L", (0.0, 0.0, 0.0)),
+    JointSource("r_shoulder", 12, "UpperArm_R", (0.0, 0.0, 0.0)),
+    JointSource("l_elbow", 13, "LowerArm_L", (0.0, 0.0, 0.0)),
+    JointSource("r_elbow", 14, "LowerArm_R", (0.0, 0.0, 0.0)),
+    JointSource("l_wrist", 15, "Hand_L", (0.0, 0.0, 0.0)),
+    JointSource("r_wrist", 16, "Hand_R", (0.0, 0.0, 0.0)),
+    JointSource("l_hip", 23, "UpperLeg_L", (0.0, 0.0, 0.0)),
+    JointSource("r_hip", 24, "UpperLeg_R", (0.0, 0.0, 0.0)),
+    JointSource("l_knee", 25, "LowerLeg_L", (0.0, 0.0, 0.0)),
+    JointSource("r_knee", 26, "LowerLeg_R", (0.0, 0.0, 0.0)),
+    JointSource("l_ankle", 27, "Foot_L", (0.0, 0.0, 0.0)),
+    JointSource("r_ankle", 28, "Foot_R", (0.0, 0.0, 0.0)),
+)
+
+JOINTS: Final[tuple[str, ...]] = tuple(j.name for j in JOINT_TABLE)
+N_JOINTS: Final[int] = len(JOINTS)
+(
+    NOSE,
+    L_SHOULDER,
+    R_SHOULDER,
+    L_ELBOW,
+    R_ELBOW,
+    L_WRIST,
+    R_WRIST,
+    L_HIP,
+    R_HIP,
+    L_KNEE,
+    R_KNEE,
+    L_ANKLE,
+    R_ANKLE,
+) = range(N_JOINTS)
+
+MEDIAPIPE_INDEX: Final[npt.NDArray[np.intp]] = np.array([j.mediapipe for j in JOINT_TABLE])
+N_LANDMARKS: Final[int] = 33  # PoseLandmarker output
+
+# Index permutation that swaps left and right joints (used by `mirror`).
+MIRROR_INDEX: Final[npt.NDArray[np.intp]] = np.array(
+    [JOINTS.index(n.replace("l_", "#").replace("r_", "l_").replace("#", "r_")) for n in JOINTS]
+)
+
+# Bones of the shared set, (parent, child), 0-based; drawn by the overlay.
+BONES: Final[tuple[tuple[int, int], ...]] = (
+    (L_SHOULDER, R_SHOULDER),
+    (L_HIP, R_HIP),
+    (L_SHOULDER, L_HIP),
+    (R_SHOULDER, R_HIP),
+    (L_SHOULDER, L_ELBOW),
+    (L_ELBOW, L_WRIST),
+    (R_SHOULDER, R_ELBOW),
+    (R_ELBOW, R_WRIST),
+    (L_HIP, L_KNEE),
+    (L_KNEE, L_ANKLE),
+    (R_HIP, R_KNEE),
+    (R_KNEE, R_ANKLE),
+)
+
+# The 33-landmark MediaPipe pose graph, 0-based (supervision's Skeleton.GHUM is 1-based).
+MEDIAPIPE_EDGES: Final[tuple[tuple[int, int], ...]] = (
+    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10),
+    (11, 12), (11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (17, 19),
+    (12, 14), (14, 16), (16, 18), (16, 20), (16, 22), (18, 20),
+    (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28),
+    (27, 29), (28, 30), (29, 31), (30, 32), (27, 31), (28, 32),
+)  # fmt: skip
+
+VISIBILITY_THRESHOLD: Final[float] = 0.3  # the study's cut-off for a usable landmark
+
+# One frame with nobody in view.
+EMPTY_WORLD: Final[FloatArr] = np.full((N_JOINTS, 3), np.nan, np.float32)
+EMPTY_IMAGE: Final[FloatArr] = np.full((N_JOINTS, 2), np.nan, np.float32)
+EMPTY_VISIBILITY: Final[FloatArr] = np.zeros(N_JOINTS, np.float32)
+
+_CAMERA_TO_WORLD: Final = np.array([1.0, -1.0, -1.0], dtype=np.float32)
+
+
+def from_mediapipe(
+    world_landmarks: FloatArr,
+    image_landmarks: FloatArr,
+    visibility: FloatArr,
+    image_wh: tuple[int, int],
+) -> tuple[FloatArr, FloatArr, FloatArr]:
+    """Select the shared joints from PoseLandmarker output and convert their axes.
+
+    Args:
+        world_landmarks: (..., 33, 3) metres, MediaPipe camera axes (y down, z away).
+        image_landmarks: (..., 33, 3) normalised image coordinates (x, y in [0, 1]).
+        visibility: (..., 33) landmark visibility in [0, 1].
+        image_wh: (width, height) of the analysed image in pixels.
+
+    Returns:
+        world (..., J, 3) metres y-up, image (..., J, 2) in image heights y-up,
+        visibility (..., J).
+    """
+    w, h = image_wh
+    world = world_landmarks[..., MEDIAPIPE_INDEX, :] * _CAMERA_TO_WORLD
+    image = image_landmarks[..., MEDIAPIPE_INDEX, :2] * np.array([w / h, -1.0], np.float32)
+    return (
+        world.astype(np.float32, copy=False),
+        image.astype(np.float32, copy=False),
+        visibility[..., MEDIAPIPE_INDEX].astype(np.float32, copy=False),
+    )
+
+
+def from_bvh(motion: Motion) -> FloatArr:
+    """(F, J, 3) shared joints of a BVH clip, metres, in the file's axes (y up)."""
+    idx = [motion.index(j.bvh_joint) for j in JOINT_TABLE]
+    offsets = np.array([j.bvh_offset_m for j in JOINT_TABLE])
+    points = motion.positions[:, idx] + np.einsum("fjab,jb->fja", motion.rotations[:, idx], offsets)
+    return points.astype(np.float32)
+
+
+def mask_invisible(
+    points: FloatArr, visibility: FloatArr, threshold: float = VISIBILITY_THRESHOLD
+) -> FloatArr:
+    """Copy of (..., J, D) `points` with joints whose visibility < `threshold` set to NaN."""
+    out = np.array(points, dtype=np.float32, copy=True)
+    out[~(visibility >= threshold)] = np.nan
+    return out
+
+
+def mid_hip(points: FloatArr) -> FloatArr:
+    """(..., J, D) -> (..., D): midpoint of the two hip joints."""
+    return 0.5 * (points[..., L_HIP, :] + points[..., R_HIP, :])
+
+
+def mid_shoulder(points: FloatArr) -> FloatArr:
+    """(..., J, D) -> (..., D): midpoint of the two shoulder joints."""
+    return 0.5 * (points[..., L_SHOULDER, :] + points[..., R_SHOULDER, :])
+
+
+def facing_yaw(world: FloatArr) -> float:
+    """Yaw (radians, about +y) of the mean right-to-left hip axis of (T, J, 3) `world`.
+
+    0 when the axis points along +x (the body faces +z); `rotate_about_y(world, -yaw)`
+    undoes it. NaN frames are ignored.
+    """
+    axis = np.nanmean(world[:, L_HIP, :] - world[:, R_HIP, :], axis=0)
+    return float(np.arctan2(-axis[2], axis[0]))
+
+
+def rotate_about_y(points: FloatArr, yaw: float) -> FloatArr:
+    """Rotate (..., 3) points by `yaw` radians about +y (right-handed)."""
+    c, s = np.cos(yaw), np.sin(yaw)
+    rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]], dtype=np.float32)
+    return points @ rot.T
+
+
+def canonical_world(world: FloatArr) -> FloatArr:
+    """(T, J, 3) world metres -> canonical frame (mid-hip origin per frame, hips along +x).
+
+    The yaw is taken from the whole sequence, so turning within it is kept.
+    """
+    centred = world - mid_hip(world)[:, None, :]
+    return rotate_about_y(centred, -facing_yaw(world)).astype(np.float32, copy=False)
+
+
+def canonical_image(image: FloatArr) -> FloatArr:
+    """(T, J, 2) image coordinates -> mid-hip origin in every frame (image heights, y up)."""
+    return (image - mid_hip(image)[:, None, :]).astype(np.float32, copy=False)
+
+
+def mirror(points: FloatArr) -> FloatArr:
+    """Mirror (..., J, D) points through the body's sagittal plane: swap left/right, negate x.
+
+    Valid for canonical world points and for image points (x = image right).
+    """
+    out = points[..., MIRROR_INDEX, :].copy()
+    out[..., 0] *= -1.0
+    return out
