@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Final
@@ -35,9 +37,12 @@ class ModelError(ValueError):
 
 
 def _svm(seed: int, class_weight: str | None) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC
 
-    return SVC(C=3.0, gamma="scale", probability=True, class_weight=class_weight, random_state=seed)
+    # Platt-scaled probabilities (what SVC(probability=True) did before scikit-learn 1.9).
+    svc = SVC(C=3.0, gamma="scale", class_weight=class_weight, random_state=seed)
+    return CalibratedClassifierCV(svc, method="sigmoid", cv=3, ensemble=False)
 
 
 def _rf(seed: int, class_weight: str | None) -> Any:
@@ -194,7 +199,8 @@ def load_model(path: str | Path, *, require_card: bool = True) -> EmotionModel:
     try:
         payload = joblib.load(path)
     except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError, TypeError,
-            AttributeError, ModuleNotFoundError, ImportError, OSError) as e:  # fmt: skip
+            AttributeError, ModuleNotFoundError, ImportError, OSError, zlib.error,
+            struct.error) as e:  # fmt: skip
         raise ModelError(f"{path} is not a readable model file ({type(e).__name__}: {e})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{path} is not a PosEmotion model (expected format {FORMAT!r})")

@@ -207,13 +207,14 @@ class PoseEstimator:
         if self.mode == "video":
             if timestamp_ms is None:
                 raise ValueError("`timestamp_ms` is required in video mode")
-            if timestamp_ms <= self._last_ms:
+            ms = int(timestamp_ms)  # what MediaPipe receives; it must increase
+            if ms <= self._last_ms:
                 raise ValueError(
-                    f"`timestamp_ms` must increase in video mode, got {timestamp_ms} "
-                    f"after {self._last_ms}"
+                    f"`timestamp_ms` must increase in video mode (whole milliseconds), got "
+                    f"{timestamp_ms} after {self._last_ms}"
                 )
-            self._last_ms = int(timestamp_ms)
-            result = self._landmarker.detect_for_video(image, int(timestamp_ms))
+            self._last_ms = ms
+            result = self._landmarker.detect_for_video(image, ms)
         else:
             result = self._landmarker.detect(image)
         return [

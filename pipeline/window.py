@@ -127,7 +127,11 @@ def make_window(
     valid = (visibility[rows] >= spec.visibility_threshold) & np.isfinite(points).all(axis=-1)
     joint_coverage = valid.mean(axis=0)
     coverage = float(joint_coverage.mean())
-    if coverage < spec.min_coverage or joint_coverage.min() < spec.min_joint_coverage:
+    if (
+        coverage < spec.min_coverage
+        or joint_coverage.min() < spec.min_joint_coverage
+        or not joint_coverage.all()  # a joint never seen cannot be filled
+    ):
         return None
     targets = np.linspace(t_start, t_end, spec.n_frames)
     sampled = _resample_filled(points, valid, t, targets)
