@@ -54,6 +54,19 @@ class Sequence:
     def duration_s(self) -> float:
         return float(self.t_s[-1] - self.t_s[0]) if self.t_s.size else 0.0
 
+    def mirrored(self) -> Sequence:
+        """The same movement performed mirror-wise (left and right swapped)."""
+        return Sequence(
+            world=skeleton.mirror(self.world),
+            image=skeleton.mirror(self.image),
+            visibility=self.visibility[:, skeleton.MIRROR_INDEX],
+            t_s=self.t_s,
+            label=self.label,
+            groups=dict(self.groups),
+            source=self.source,
+            name=self.name + "~mirror",
+        )
+
     def windows(self, spec: WindowSpec, stride_s: float) -> list[Window]:
         """Every usable window ending at a frame, from t0 + window_s on, about `stride_s` apart.
 

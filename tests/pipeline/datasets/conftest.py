@@ -1,0 +1,165 @@
+"""Small video datasets built from a real photo of a person, and a fake pose model.
+
+Frames: scikit-image's public-domain `astronaut` photo pasted onto a magenta background
+at moving positions, with a mirrored copy as a second person. `FakePose` stands in for
+PoseLandmarker in unit tests: it puts every landmark at the centre of the non-magenta
+pixels it is shown, so a test can tell whether pose ran on the right person's crop.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pipeline.pose import BUNDLE_MEMBERS, PoseFrame
+
+BACKGROUND_RGB = (255, 0, 255)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Test videos: person A walks right, person B (mirrored) stands still on the right.
+
+    Attributes (pixels, x right, y down):
+        fps: frame rate of the written videos.
+        frame_wh: frame (width, height).
+        person_px: side of each pasted photo.
+        person_y: top of both photos.
+        b_x: left edge of person B.
+    """
+
+    fps: float = 10.0
+    frame_wh: tuple[int, int] = (320, 240)
+    person_px: int = 112
+    person_y: int = 64
+    b_x: int = 196
+
+    def a_x(self, frame: Any) -> Any:
+        """Left edge of person A in `frame` (int or array), pixels."""
+        return 16 + 3 * frame
+
+    def frames(self, n: int) -> list[np.ndarray]:
+        """n (H, W, 3) RGB frames with both people."""
+        a = astronaut(self.person_px)
+        b = np.ascontiguousarray(a[:, ::-1])
+        return [
+            paste(self.frame_wh, [(self.a_x(i), self.person_y, a), (self.b_x, self.person_y, b)])
+            for i in range(n)
+        ]
+
+    def write(self, path: Path, n: int) -> Path:
+        """An mp4 of `frames(n)`."""
+        return write_video(path, self.frames(n), self.fps)
+
+    def box_pct(self, x_px: float) -> tuple[float, float, float, float]:
+        """EiLA box (X, Y, Width, Height) in percent for a photo whose left edge is x_px."""
+        w, h = self.frame_wh
+        s = self.person_px
+        return (100 * x_px / w, 100 * self.person_y / h, 100 * s / w, 100 * s / h)
+
+    def centre_px(self, image: np.ndarray) -> np.ndarray:
+        """(N, 2) pixels (x right, y down) of joint 0 of image-height, y-up joints (N, J, 2)."""
+        h = self.frame_wh[1]
+        return np.stack([image[:, 0, 0] * h, -image[:, 0, 1] * h], axis=1)
+
+
+def astronaut(size: int) -> np.ndarray:
+    """scikit-image's public-domain astronaut photo, RGB, resized to size x size."""
+    import cv2
+    from skimage import data
+
+    return cv2.resize(data.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
+
+
+def paste(wh: tuple[int, int], photos: list[tuple[int, int, np.ndarray]]) -> np.ndarray:
+    """(H, W, 3) RGB frame on the background with each (x, y, photo) at its top-left corner."""
+    frame = np.empty((wh[1], wh[0], 3), np.uint8)
+    frame[:] = BACKGROUND_RGB
+    for x, y, photo in photos:
+        h, w = photo.shape[:2]
+        frame[y : y + h, x : x + w] = photo
+    return frame
+
+
+def write_video(path: Path, frames_rgb: list[np.ndarray], fps: float) -> Path:
+    """Write RGB frames as an mp4 (MPEG-4 part 2) with OpenCV."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames_rgb[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    assert writer.isOpened(), "OpenCV cannot write mp4 here"
+    try:
+        for frame in frames_rgb:
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+    return path
+
+
+@pytest.fixture
+def scene() -> Scene:
+    return Scene()
+
+
+@dataclass
+class FakePose:
+    """Counts estimators and detect calls; see the module docstring for what it returns."""
+
+    constructed: int = 0
+    detect_calls: int = 0
+    timestamps: list[list[int]] = field(default_factory=list)
+
+    def estimator(self, model_path: object = None, **kwargs: object) -> _FakeEstimator:
+        self.constructed += 1
+        self.timestamps.append([])
+        return _FakeEstimator(self, self.timestamps[-1])
+
+
+class _FakeEstimator:
+    def __init__(self, owner: FakePose, timestamps: list[int]) -> None:
+        self.owner, self.ts = owner, timestamps
+
+    def detect(
+        self, image_rgb: np.ndarray, timestamp_ms: int, previous: object = None
+    ) -> PoseFrame:
+        assert image_rgb.dtype == np.uint8 and image_rgb.flags.c_contiguous
+        assert not self.ts or timestamp_ms > self.ts[-1], "VIDEO mode needs increasing ms"
+        self.ts.append(timestamp_ms)
+        self.owner.detect_calls += 1
+        h, w = image_rgb.shape[:2]
+        person = np.abs(image_rgb.astype(int) - BACKGROUND_RGB).sum(axis=2) > 120
+        if not person.any():
+            return PoseFrame.empty((w, h))
+        ys, xs = np.nonzero(person)
+        centre = np.array([(xs.mean() + 0.5) / w, (ys.mean() + 0.5) / h, 0.0], np.float32)
+        image = np.tile(centre, (33, 1))
+        world = np.linspace(-0.5, 0.5, 99, dtype=np.float32).reshape(33, 3)
+        ones = np.ones(33, np.float32)
+        return PoseFrame(image, world, ones, ones.copy(), (w, h))
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_pose(monkeypatch: pytest.MonkeyPatch) -> FakePose:
+    """Replace PoseLandmarker in `pipeline.keypoints` by `FakePose`."""
+    fake = FakePose()
+    monkeypatch.setattr("pipeline.keypoints.PoseEstimator", fake.estimator)
+    return fake
+
+
+@pytest.fixture
+def fake_model(tmp_path: Path) -> Path:
+    """A file that passes `check_pose_model` (a zip with the bundle's member names)."""
+    path = tmp_path / "fake_pose.task"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in BUNDLE_MEMBERS:
+            zf.writestr(name, b"not a model")
+    return path
