@@ -9,11 +9,12 @@ Feature sets:
 - "motion": 3D, invariant to body proportions, position, facing and frame rate. The
   skeleton is first retargeted onto a standard body (each bone's unit direction times a
   standard length, torso = 1), so limb lengths (which differ 20-40% between motion
-  capture and MediaPipe) cannot leak in; then bone directions, joint angles, posture
-  expansion, speeds and accelerations (torso lengths per second), a frequency summary of
-  wrist, ankle and head paths, and their statistics over the window.
-- "image": the same quantities from the 2D image-plane skeleton (image heights, y up),
-  plus each bone's foreshortening (its 2D length over the 2D torso length). PoseLandmarker's
+  capture and MediaPipe) cannot leak in; then mean bone directions, joint-angle
+  statistics (mean, std, min, max over the window; head and trunk inclination included),
+  mean joint speeds (torso lengths per second) and the frequency centroid (Hz) of the
+  wrist, ankle and head paths.
+- "image": the same quantities from the 2D image-plane skeleton (in 2D torso lengths),
+  plus each bone's mean foreshortening (its 2D length over its standard length). PoseLandmarker's
   2D landmarks are far more accurate than its 3D world landmarks; models for this set are
   trained on mocap seen by virtual cameras at many angles.
 - "motion+image": both.
@@ -32,7 +33,10 @@ from pipeline.window import Window
 FloatArr = npt.NDArray[np.float32]
 
 # Bumped whenever a set's definition changes; models record it and loaders compare it.
-FEATURE_VERSIONS: Final[dict[str, int]] = {"seed": 1, "motion": 1, "image": 1, "motion+image": 1}
+# image 2: the image skeleton is measured in torso lengths (size in the frame cannot leak in).
+# motion 2, image 3: only the blocks that generalise across actions (posture, mean speed,
+# frequency centroid), chosen by leave-one-content-out cross-validation.
+FEATURE_VERSIONS: Final[dict[str, int]] = {"seed": 1, "motion": 2, "image": 3, "motion+image": 3}
 DEFAULT_FEATURE_SET: Final[str] = "motion"
 
 # --- the standard body --------------------------------------------------------------
@@ -83,19 +87,6 @@ _ANGLE_BONES: Final = np.array(
 _ANGLE_SIGNS: Final = np.array(
     [(1, 1), (1, 1), (1, 1), (1, 1), (-1, 1), (-1, 1), (-1, 1), (-1, 1), (1, 1)], np.float32
 )
-# Posture expansion: distances between point pairs of the standard body.
-_EXPANSION_PAIRS: Final = np.array(
-    [
-        (sk.L_WRIST, _MID_HIP),
-        (sk.R_WRIST, _MID_HIP),
-        (sk.L_WRIST, sk.NOSE),
-        (sk.R_WRIST, sk.NOSE),
-        (sk.L_WRIST, sk.R_WRIST),
-        (sk.L_ELBOW, sk.R_ELBOW),
-        (sk.L_ANKLE, sk.R_ANKLE),
-        (sk.L_KNEE, sk.R_KNEE),
-    ]
-)
 _MOVING_JOINTS: Final = np.array([j for j in range(sk.N_JOINTS) if j not in (sk.L_HIP, sk.R_HIP)])
 _PATH_JOINTS: Final = np.array([sk.L_WRIST, sk.R_WRIST, sk.L_ANKLE, sk.R_ANKLE, sk.NOSE])
 _SEED_JOINTS: Final = np.array(
@@ -139,88 +130,87 @@ def _stats(x: FloatArr) -> FloatArr:
     return np.concatenate([x.mean(0), x.std(0), x.min(0), x.max(0)])
 
 
-def _kinematic_features(points: FloatArr, t_s: npt.NDArray[np.float64], eps: float) -> FloatArr:
-    """Proportion-free features of a (T, J, D) skeleton (D = 2 or 3), y is vertical."""
+def _kinematic_features(
+    points: FloatArr, t_s: npt.NDArray[np.float64], eps: float
+) -> dict[str, FloatArr]:
+    """Proportion-free features of a (T, J, D) skeleton (D = 2 or 3), y is vertical.
+
+    Posture (mean bone directions, joint-angle statistics) carries most of the signal that
+    generalises across actions; speeds and the frequency centroid add tempo. Blocks that
+    did not help leave-one-content-out accuracy (direction spread, expansion, extrema of
+    speed, accelerations, the argmax frequency) were dropped (see README, "Features").
+    """
     units, body = retarget(points, eps)
-    n_frames, _, dims = units.shape
-    dt = np.maximum(np.diff(t_s), 1e-3).astype(np.float32)[:, None, None]
-    # posture: bone directions, joint angles, expansion
-    directions = units.reshape(n_frames, -1)
+    dt = np.maximum(np.diff(t_s), 1e-3).astype(np.float32)[:, None]
     a = units[:, _ANGLE_BONES[:, 0]] * _ANGLE_SIGNS[:, 0, None]
     b = units[:, _ANGLE_BONES[:, 1]] * _ANGLE_SIGNS[:, 1, None]
     cos = (a * b).sum(-1) / np.maximum(
         np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-6
     )
-    angles = np.arccos(np.clip(cos, -1.0, 1.0))  # (T, 9) radians
-    trunk = np.arccos(np.clip(units[:, _TORSO_BONE, 1] / np.maximum(
-        np.linalg.norm(units[:, _TORSO_BONE], axis=-1), 1e-6), -1.0, 1.0))[:, None]
-    angles = np.concatenate([angles, trunk], axis=1)
-    expansion = np.linalg.norm(
-        body[:, _EXPANSION_PAIRS[:, 0]] - body[:, _EXPANSION_PAIRS[:, 1]], axis=-1
-    )
-    extent = np.linalg.norm(body, axis=-1).max(axis=1, keepdims=True)
-    # dynamics, torso lengths (or radians) per second
-    velocity = np.diff(body[:, _MOVING_JOINTS], axis=0) / dt
-    speed = np.linalg.norm(velocity, axis=-1)
-    accel = np.linalg.norm(np.diff(velocity, axis=0) / dt[1:], axis=-1)
-    angular_speed = np.abs(np.diff(angles, axis=0)) / dt[:, :, 0]
-    # frequency summary of wrist, ankle and head paths
+    torso = units[:, _TORSO_BONE]
+    trunk_cos = torso[:, 1] / np.maximum(np.linalg.norm(torso, axis=-1), 1e-6)
+    angles = np.arccos(np.clip(np.concatenate([cos, trunk_cos[:, None]], axis=1), -1.0, 1.0))
+    speed = np.linalg.norm(np.diff(body[:, _MOVING_JOINTS], axis=0), axis=-1) / dt
+    # frequency centroid (Hz) of the wrist, ankle and head paths
+    n_frames = units.shape[0]
     path = body[:, _PATH_JOINTS]
     power = (np.abs(np.fft.rfft(path - path.mean(0), axis=0)) ** 2).sum(-1)[1:]  # (F-1, 5)
     fs = (n_frames - 1) / max(float(t_s[-1] - t_s[0]), 1e-3)
     freqs = np.fft.rfftfreq(n_frames, d=1.0 / fs)[1:, None].astype(np.float32)
-    total = power.sum(0) + 1e-9
-    centroid = (freqs * power).sum(0) / total
-    dominant = freqs[np.argmax(power, axis=0), 0]
-    return np.concatenate(
-        [
-            directions.mean(0),
-            directions.std(0),
-            _stats(angles),
-            _stats(np.concatenate([expansion, extent], axis=1)),
-            speed.mean(0),
-            speed.max(0),
-            accel.mean(0),
-            angular_speed.mean(0),
-            [float((speed**2).mean())],
-            centroid,
-            dominant,
-            np.log(total),
-        ]
-    ).astype(np.float32)
+    centroid = (freqs * power).sum(0) / (power.sum(0) + 1e-9)
+    return {
+        "direction_mean": units.reshape(n_frames, -1).mean(0),
+        "angle_stats": _stats(angles),
+        "speed_mean": speed.mean(0),
+        "freq_centroid": centroid,
+    }
 
 
-def _seed(window: Window) -> FloatArr:
+def _seed(window: Window) -> dict[str, FloatArr]:
     """The study's vector: (T, 21) upper-body joint distances in metres, flattened."""
     p = window.world[:, _SEED_JOINTS]
-    return np.linalg.norm(p[:, _SEED_PAIRS[0]] - p[:, _SEED_PAIRS[1]], axis=-1).ravel()
+    return {"distances": np.linalg.norm(p[:, _SEED_PAIRS[0]] - p[:, _SEED_PAIRS[1]], axis=-1).ravel()}
 
 
-def _motion(window: Window) -> FloatArr:
+def _motion(window: Window) -> dict[str, FloatArr]:
     return _kinematic_features(window.world, window.t_s, eps=1e-6)
 
 
-def _image(window: Window) -> FloatArr:
-    # Side views shrink the hip and shoulder axes to points: soften their unit vectors.
+def _image(window: Window) -> dict[str, FloatArr]:
     image = window.image
-    kinematic = _kinematic_features(image, window.t_s, eps=0.02)
-    bones = _bones(image)
-    lengths = np.linalg.norm(bones, axis=-1)
+    lengths = np.linalg.norm(_bones(image), axis=-1)
     torso = np.quantile(lengths[:, _TORSO_BONE], 0.9) + 1e-6
+    # In torso lengths, so the person's size in the frame cannot leak in. Side views shrink
+    # the hip and shoulder axes to points: soften their unit vectors (0.07 torso lengths is
+    # 0.02 image heights for a person filling the frame's height).
+    blocks = _kinematic_features(image / torso, window.t_s, eps=0.07)
     foreshortening = lengths / (torso * _LENGTH)  # (T, B): 1 = seen side-on at full length
-    return np.concatenate([kinematic, foreshortening.mean(0), foreshortening.std(0)])
+    blocks["foreshortening_mean"] = foreshortening.mean(0)
+    return blocks
 
 
-def _motion_image(window: Window) -> FloatArr:
-    return np.concatenate([_motion(window), _image(window)])
+def _motion_image(window: Window) -> dict[str, FloatArr]:
+    motion = {f"3d.{k}": v for k, v in _motion(window).items()}
+    return motion | {f"2d.{k}": v for k, v in _image(window).items()}
 
 
-FEATURE_SETS: Final[dict[str, Callable[[Window], FloatArr]]] = {
+FEATURE_SETS: Final[dict[str, Callable[[Window], dict[str, FloatArr]]]] = {
     "seed": _seed,
     "motion": _motion,
     "image": _image,
     "motion+image": _motion_image,
 }
+
+
+def feature_blocks(window: Window, feature_set: str = DEFAULT_FEATURE_SET) -> dict[str, FloatArr]:
+    """The named blocks that `vectorize` concatenates, in order (for reports and analysis)."""
+    try:
+        fn = FEATURE_SETS[feature_set]
+    except KeyError:
+        raise ValueError(
+            f"`feature_set` must be one of {sorted(FEATURE_SETS)}, got {feature_set!r}"
+        ) from None
+    return fn(window)
 
 
 def vectorize(window: Window, feature_set: str = DEFAULT_FEATURE_SET) -> FloatArr:
@@ -230,13 +220,9 @@ def vectorize(window: Window, feature_set: str = DEFAULT_FEATURE_SET) -> FloatAr
         ValueError: unknown `feature_set` (the message lists the valid ones), or the
             window holds non-finite values (make windows with `make_window`).
     """
-    try:
-        fn = FEATURE_SETS[feature_set]
-    except KeyError:
-        raise ValueError(
-            f"`feature_set` must be one of {sorted(FEATURE_SETS)}, got {feature_set!r}"
-        ) from None
-    vector = np.asarray(fn(window), dtype=np.float32)
+    vector = np.concatenate(list(feature_blocks(window, feature_set).values())).astype(
+        np.float32, copy=False
+    )
     if not np.isfinite(vector).all():
         raise ValueError(
             f"window gives non-finite {feature_set!r} features; build windows with make_window"

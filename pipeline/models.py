@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from pipeline import skeleton
 from pipeline.features import FEATURE_VERSIONS
+from pipeline.forest import FlatForest
 from pipeline.io import atomic_path, write_text_atomic
 from pipeline.window import WindowSpec
 
@@ -36,35 +37,44 @@ class ModelError(ValueError):
     """A model file that cannot be used; the message says why and what to do."""
 
 
-def _svm(seed: int, class_weight: str | None) -> Any:
+def _svm(seed: int) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC
 
     # Platt-scaled probabilities (what SVC(probability=True) did before scikit-learn 1.9).
-    svc = SVC(C=3.0, gamma="scale", class_weight=class_weight, random_state=seed)
+    svc = SVC(C=3.0, gamma="scale", random_state=seed)
     return CalibratedClassifierCV(svc, method="sigmoid", cv=3, ensemble=False)
 
 
-def _rf(seed: int, class_weight: str | None) -> Any:
+def _rf(seed: int) -> Any:
     from sklearn.ensemble import RandomForestClassifier
 
     return RandomForestClassifier(
-        n_estimators=200, min_samples_leaf=2, class_weight=class_weight, random_state=seed, n_jobs=1
+        n_estimators=300, min_samples_leaf=5, max_features="sqrt", random_state=seed, n_jobs=1
     )
 
 
-def _mlp(seed: int, class_weight: str | None) -> Any:
+def _et(seed: int) -> Any:
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    # Extremely randomised trees: the most accurate across held-out actions (README).
+    return ExtraTreesClassifier(
+        n_estimators=300, min_samples_leaf=5, max_features="sqrt", random_state=seed, n_jobs=1
+    )
+
+
+def _mlp(seed: int) -> Any:
     from sklearn.neural_network import MLPClassifier
 
-    # MLPClassifier has no class weights; balance it by resampling instead.
     return MLPClassifier(
-        hidden_layer_sizes=(128, 64), alpha=1e-2, max_iter=600, early_stopping=True, random_state=seed
+        hidden_layer_sizes=(64,), alpha=1.0, max_iter=2000, random_state=seed
     )
 
 
-MODEL_FACTORIES: Final[dict[str, Callable[[int, str | None], Any]]] = {
+MODEL_FACTORIES: Final[dict[str, Callable[[int], Any]]] = {
     "svm": _svm,
     "rf": _rf,
+    "et": _et,
     "mlp": _mlp,
 }
 BALANCING: Final[tuple[str, ...]] = ("none", "weights", "smote", "undersample")
@@ -74,9 +84,10 @@ def make_classifier(name: str, balance: str = "weights", seed: int = 0) -> Any:
     """A fresh pipeline: standard scaling -> (resampling) -> classifier.
 
     Args:
-        name: one of `MODEL_FACTORIES` ("svm", "rf", "mlp").
-        balance: "none", "weights" (class weights; resampling for the MLP), "smote" or
-            "undersample" (imbalanced-learn, applied only when fitting).
+        name: one of `MODEL_FACTORIES` ("svm", "rf", "et", "mlp").
+        balance: "none"; "weights" (fit with `balanced_weights` as sample weights);
+            "smote" or "undersample" (imbalanced-learn, applied only when fitting; the
+            study undersampled).
         seed: random seed.
     """
     from imblearn.over_sampling import SMOTE
@@ -88,19 +99,44 @@ def make_classifier(name: str, balance: str = "weights", seed: int = 0) -> Any:
         raise ValueError(f"`model` must be one of {sorted(MODEL_FACTORIES)}, got {name!r}")
     if balance not in BALANCING:
         raise ValueError(f"`balance` must be one of {list(BALANCING)}, got {balance!r}")
-    if balance == "weights" and name == "mlp":
-        balance = "oversample"
     steps: list[tuple[str, Any]] = [("scale", StandardScaler())]
     if balance == "smote":
         steps.append(("balance", SMOTE(random_state=seed)))
     elif balance == "undersample":
         steps.append(("balance", RandomUnderSampler(random_state=seed)))
-    elif balance == "oversample":
-        from imblearn.over_sampling import RandomOverSampler
-
-        steps.append(("balance", RandomOverSampler(random_state=seed)))
-    steps.append(("clf", MODEL_FACTORIES[name](seed, "balanced" if balance == "weights" else None)))
+    steps.append(("clf", MODEL_FACTORIES[name](seed)))
     return Pipeline(steps)
+
+
+def balanced_weights(
+    labels: npt.NDArray[Any], clips: npt.NDArray[Any] | None = None
+) -> npt.NDArray[np.float64]:
+    """Sample weights giving every class the same total weight (mean weight 1).
+
+    With `clips` (one id per sample), every clip also weighs the same within its class,
+    so one long recording cannot dominate its class.
+    """
+    labels = np.asarray(labels)
+    if clips is None:
+        clips = np.arange(labels.size)
+    _, clip_index, clip_count = np.unique(clips, return_inverse=True, return_counts=True)
+    w = 1.0 / clip_count[clip_index]
+    _, label_index = np.unique(labels, return_inverse=True)
+    w /= np.bincount(label_index, weights=w)[label_index]
+    return w * labels.size / w.sum()
+
+
+def fit_classifier(
+    pipeline: Any,
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[Any],
+    balance: str = "weights",
+    clips: npt.NDArray[Any] | None = None,
+) -> Any:
+    """Fit a `make_classifier` pipeline; with balance="weights", weighted by `balanced_weights`."""
+    if balance == "weights":
+        return pipeline.fit(x, y, clf__sample_weight=balanced_weights(y, clips))
+    return pipeline.fit(x, y)
 
 
 @dataclass
@@ -116,16 +152,21 @@ class EmotionModel:
     joints: tuple[str, ...] = skeleton.JOINTS
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    _fast: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float64]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def __post_init__(self) -> None:
         if self.feature_version < 0:
             self.feature_version = FEATURE_VERSIONS[self.feature_set]
+        self._fast = _fast_predictor(self.pipeline)
 
     def predict_proba(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         """(n_features,) or (N, n_features) -> (N, C) probabilities in `classes` order."""
         x = np.atleast_2d(vectors)
         if x.shape[1] != self.n_features:
             raise ValueError(f"expected {self.n_features} features, got {x.shape[1]}")
-        proba = self.pipeline.predict_proba(x)
+        proba = self._fast(x) if self._fast is not None else self.pipeline.predict_proba(x)
         order = [list(self.pipeline.classes_).index(c) for c in self.classes]
         return proba[:, order]
 
@@ -142,6 +183,34 @@ class EmotionModel:
             "joints": list(self.joints),
             **self.metadata,
         }
+
+
+def _fast_predictor(
+    pipeline: Any,
+) -> Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float64]] | None:
+    """scaler -> forest pipelines as numpy arithmetic + `FlatForest` (same probabilities,
+    ~0.2 ms instead of ~13 ms for one window); None for other pipelines."""
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    steps = [est for _, est in getattr(pipeline, "steps", []) if not hasattr(est, "fit_resample")]
+    if len(steps) != 2 or type(steps[0]) is not StandardScaler:
+        return None
+    scaler, forest = steps
+    if not isinstance(forest, (RandomForestClassifier, ExtraTreesClassifier)):
+        return None
+    if not (scaler.with_mean and scaler.with_std) or getattr(forest, "n_outputs_", 1) != 1:
+        return None
+    flat = FlatForest.from_estimator(forest)
+
+    def predict(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        # StandardScaler.transform's arithmetic, with its rounding in the input's precision
+        x = np.asarray(x)
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+        z = (x - scaler.mean_).astype(dtype, copy=False)
+        return flat.predict_proba((z / scaler.scale_).astype(dtype, copy=False))
+
+    return predict
 
 
 def card_path(model_path: str | Path) -> Path:

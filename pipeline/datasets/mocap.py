@@ -1,0 +1,148 @@
+"""Motion-capture datasets: BVH clips with style labels, as in Bandai-Namco Research Motion.
+
+Layout (see ../shared/data/bandai-namco-motion-1/SOURCE.md): `data/*.bvh`, each with a
+`.json` beside it holding {"content": i, "style": j}, indices into `cfg/content_label.txt`
+and `cfg/style_label.txt` (lines like `dataset-1_walk`, `dataset-1_happy`).
+
+Each clip becomes one `Sequence` per virtual camera view: the 3D skeleton from forward
+kinematics (metres, y up) and its projection into that camera's image plane, optionally
+with per-frame jitter so that image-plane features learn to tolerate landmark noise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence as Seq
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import skeleton
+from pipeline.bvh import BVHError, read_bvh
+from pipeline.camera import VirtualCamera
+from pipeline.datasets.base import Sequence
+
+# Style names of the Bandai-Namco data -> our label names. Other styles keep their own name.
+STYLE_LABELS = {"happy": "Happy", "sad": "Sad", "angry": "Anger", "normal": "Neutral"}
+DEFAULT_STYLES = ("happy", "sad", "angry", "normal")
+
+
+@dataclass(frozen=True, slots=True)
+class MocapOptions:
+    """How mocap clips are turned into sequences.
+
+    Attributes:
+        styles: which styles to read (file label names, e.g. "happy"); default the emotions.
+        views_deg: camera yaws around the subject, degrees (one sequence per view).
+        distance_m: camera distance, metres.
+        image_jitter: per-frame Gaussian noise on image-plane joints, as a fraction of the
+            body's image height (PoseLandmarker's 2D error is about 0.02).
+        world_jitter_m: per-frame Gaussian noise on 3D joints, metres.
+        seed: random seed for the jitter.
+    """
+
+    styles: tuple[str, ...] = DEFAULT_STYLES
+    views_deg: tuple[float, ...] = (0.0,)
+    distance_m: float = 3.0
+    image_jitter: float = 0.0
+    world_jitter_m: float = 0.0
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """One BVH file and its labels."""
+
+    path: Path
+    content: str
+    style: str
+
+
+def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
+    """The labelled clips of a Bandai-Namco-layout folder, sorted by file name.
+
+    Raises:
+        FileNotFoundError: `root` or its cfg/ label files are missing.
+        ValueError: a label file points outside the label lists, or an unknown style is asked for.
+    """
+    root = Path(root)
+    data = root / "data"
+    if not data.is_dir():
+        raise FileNotFoundError(f"no data/ folder in {root} (expected the Bandai-Namco layout)")
+    contents = _labels(root / "cfg" / "content_label.txt")
+    style_names = _labels(root / "cfg" / "style_label.txt")
+    if styles is not None:
+        unknown = sorted(set(styles) - set(style_names))
+        if unknown:
+            raise ValueError(f"unknown style(s) {unknown}; {root} has {sorted(style_names)}")
+    clips = []
+    for bvh in sorted(data.glob("*.bvh")):
+        meta = bvh.with_suffix(".json")
+        if not meta.is_file():
+            raise FileNotFoundError(f"{bvh.name} has no label file {meta.name}")
+        try:
+            labels = json.loads(meta.read_text())
+            content, style = contents[labels["content"]], style_names[labels["style"]]
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            raise ValueError(f"{meta}: bad label file ({type(e).__name__}: {e})") from None
+        if styles is None or style in styles:
+            clips.append(Clip(bvh, content, style))
+    return clips
+
+
+def _labels(path: Path) -> list[str]:
+    """Label names from a cfg file, without the `dataset-1_` prefix."""
+    if not path.is_file():
+        raise FileNotFoundError(f"label file not found: {path}")
+    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    return [ln.split("_", 1)[1] if "_" in ln else ln for ln in lines]
+
+
+def read_mocap(root: str | Path, options: MocapOptions | None = None) -> list[Sequence]:
+    """Read a Bandai-Namco-layout folder into sequences (one per clip and view)."""
+    options = options or MocapOptions()
+    clips = list_clips(root, options.styles)
+    if not clips:
+        raise ValueError(f"no clips with styles {list(options.styles)} in {root}")
+    rng = np.random.default_rng(options.seed)
+    sequences = []
+    for clip in clips:
+        sequences.extend(clip_sequences(clip, options, rng))
+    return sequences
+
+
+def clip_sequences(clip: Clip, options: MocapOptions, rng: np.random.Generator) -> list[Sequence]:
+    """One clip seen from each of `options.views_deg`."""
+    try:
+        motion = read_bvh(clip.path)
+    except BVHError as e:
+        raise ValueError(str(e)) from None
+    world = skeleton.from_bvh(motion)
+    fps = 1.0 / motion.frame_time_s
+    visibility = np.ones(world.shape[:2], np.float32)
+    label = STYLE_LABELS.get(clip.style, clip.style.capitalize())
+    out = []
+    for view in options.views_deg:
+        camera = VirtualCamera(yaw_deg=float(view), distance_m=options.distance_m)
+        image = camera.image_points(world, fps)
+        noisy_world = world
+        if options.image_jitter > 0:
+            height = np.nanmedian(np.ptp(image[..., 1], axis=1))
+            image = image + rng.normal(0.0, options.image_jitter * height, image.shape)
+        if options.world_jitter_m > 0:
+            noisy_world = world + rng.normal(0.0, options.world_jitter_m, world.shape)
+        out.append(
+            Sequence(
+                world=noisy_world.astype(np.float32),
+                image=image.astype(np.float32),
+                visibility=visibility,
+                t_s=motion.t_s,
+                label=label,
+                groups={"content": clip.content, "clip": clip.path.stem, "view_deg": f"{view:g}"},
+                source="mocap",
+                name=f"{clip.path.stem}@{view:g}",
+            )
+        )
+    return out
+
