@@ -1,0 +1,262 @@
+"""Feature tables, grouped cross-validation that cannot leak, and the study's protocol.
+
+Windows of one group (a mocap content, a video) are never on both sides of a split:
+`grouped_predictions` holds out one group at a time. The study's own protocol (repeated
+stratified splits over windows, which lets overlapping windows of one clip leak into the
+test set) is kept beside it so the two can be compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.datasets.base import Sequence
+from pipeline.features import vectorize
+from pipeline.models import fit_classifier, make_classifier
+from pipeline.window import WindowSpec
+
+StrArr = npt.NDArray[np.str_]
+
+
+@dataclass(frozen=True)
+class WindowTable:
+    """Feature vectors of many windows with their labels and group ids.
+
+    Attributes:
+        x: (N, F) float32 feature vectors.
+        y: (N,) labels.
+        groups: group key ("content", "video", "clip", "view_deg", ...) -> (N,) ids.
+        clip: (N,) the sequence each window came from (for per-clip weighting).
+        source: (N,) "mocap" or "video".
+    """
+
+    x: npt.NDArray[np.float32]
+    y: StrArr
+    groups: dict[str, StrArr]
+    clip: StrArr
+    source: StrArr
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def take(self, rows: npt.NDArray[Any]) -> WindowTable:
+        return WindowTable(
+            self.x[rows],
+            self.y[rows],
+            {k: v[rows] for k, v in self.groups.items()},
+            self.clip[rows],
+            self.source[rows],
+        )
+
+    def group(self, key: str) -> StrArr:
+        try:
+            return self.groups[key]
+        except KeyError:
+            raise ValueError(
+                f"group key {key!r} is not in this dataset (has: {sorted(self.groups)})"
+            ) from None
+
+    @staticmethod
+    def concat(tables: Iterable[WindowTable]) -> WindowTable:
+        tables = [t for t in tables if len(t)]
+        if not tables:
+            raise ValueError("no windows to concatenate")
+        keys = set.intersection(*(set(t.groups) for t in tables))
+        return WindowTable(
+            np.concatenate([t.x for t in tables]),
+            np.concatenate([t.y for t in tables]),
+            {k: np.concatenate([t.groups[k] for t in tables]) for k in sorted(keys)},
+            np.concatenate([t.clip for t in tables]),
+            np.concatenate([t.source for t in tables]),
+        )
+
+
+def window_table(
+    sequences: Iterable[Sequence], spec: WindowSpec, feature_set: str, stride_s: float
+) -> WindowTable:
+    """Cut every sequence into windows every `stride_s` seconds and vectorize them."""
+    rows: list[npt.NDArray[np.float32]] = []
+    y: list[str] = []
+    clip: list[str] = []
+    source: list[str] = []
+    group_rows: list[dict[str, str]] = []
+    for seq in sequences:
+        for window in seq.windows(spec, stride_s):
+            rows.append(vectorize(window, feature_set))
+            y.append(seq.label)
+            clip.append(seq.name)
+            source.append(seq.source)
+            group_rows.append(seq.groups)
+    if not rows:
+        raise ValueError(
+            f"no usable {spec.window_s:g} s windows in the data (clips too short or "
+            "too little of the body visible)"
+        )
+    keys = set.intersection(*(set(g) for g in group_rows))
+    return WindowTable(
+        np.stack(rows),
+        np.array(y),
+        {k: np.array([g[k] for g in group_rows]) for k in sorted(keys)},
+        np.array(clip),
+        np.array(source),
+    )
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How a classifier is trained on a table (model name, balancing, augmentation)."""
+
+    model: str = "et"
+    balance: str = "weights"
+    seed: int = 0
+
+
+def fit_table(
+    table: WindowTable, settings: TrainSettings, extra: WindowTable | None = None
+) -> Any:
+    """Fit a fresh pipeline on `table` (plus `extra` rows, e.g. mirrored copies)."""
+    data = table if extra is None or not len(extra) else WindowTable.concat([table, extra])
+    pipeline = make_classifier(settings.model, settings.balance, settings.seed)
+    return fit_classifier(pipeline, data.x, data.y, settings.balance, data.clip)
+
+
+def grouped_predictions(
+    train: WindowTable,
+    test: WindowTable,
+    key: str,
+    settings: TrainSettings,
+    augment: WindowTable | None = None,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> tuple[StrArr, StrArr]:
+    """Hold out one `key` group at a time: fit on `train` (+ `augment`) rows of the other
+    groups, predict the `test` rows of the held-out group.
+
+    `train` and `test` may be the same table (plain leave-one-group-out) or differ (train
+    on mocap, test on the video path). Returns (predictions, majority-class baseline
+    predictions) for every row of `test`.
+    """
+    pred = np.empty(len(test), dtype=object)
+    majority = np.empty(len(test), dtype=object)
+    held_out = np.unique(test.group(key))
+    train_groups = train.group(key)
+    aug_groups = augment.group(key) if augment is not None else None
+    for g in progress(held_out) if progress else held_out:
+        rows = train_groups != g
+        if not rows.any():
+            raise ValueError(f"cannot hold out {key} {g!r}: no other {key} to train on")
+        extra = augment.take(aug_groups != g) if augment is not None else None
+        fold = train.take(rows)
+        model = fit_table(fold, settings, extra)
+        te = test.group(key) == g
+        pred[te] = model.predict(test.x[te])
+        labels, counts = np.unique(fold.y, return_counts=True)
+        majority[te] = labels[np.argmax(counts)]
+    return pred.astype(str), majority.astype(str)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Classification metrics of one set of predictions."""
+
+    labels: tuple[str, ...]
+    accuracy: float
+    balanced_accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    precision: dict[str, float]
+    recall: dict[str, float]
+    confusion: list[list[int]]  # rows: true label, columns: predicted, in `labels` order
+    n: int
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "labels": list(self.labels),
+            "n_windows": self.n,
+            "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
+            "macro_f1": self.macro_f1,
+            "weighted_f1": self.weighted_f1,
+            "precision": self.precision,
+            "recall": self.recall,
+            "confusion": self.confusion,
+            **self.extra,
+        }
+
+
+def score(y_true: StrArr, y_pred: StrArr, labels: Iterable[str] | None = None) -> Scores:
+    """Accuracy, balanced accuracy, macro/weighted F1, per-class precision and recall."""
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_score,
+        recall_score,
+    )
+
+    labels = tuple(labels) if labels is not None else tuple(sorted(set(y_true)))
+    present = [lab for lab in labels if (y_true == lab).any()]
+    kw: dict[str, Any] = {"labels": present, "zero_division": 0}
+    return Scores(
+        labels=labels,
+        accuracy=float(accuracy_score(y_true, y_pred)),
+        balanced_accuracy=float(balanced_accuracy_score(y_true, y_pred)),
+        macro_f1=float(f1_score(y_true, y_pred, average="macro", **kw)),
+        weighted_f1=float(f1_score(y_true, y_pred, average="weighted", **kw)),
+        precision=dict(zip(present, map(float, precision_score(y_true, y_pred, average=None, **kw)))),
+        recall=dict(zip(present, map(float, recall_score(y_true, y_pred, average=None, **kw)))),
+        confusion=confusion_matrix(y_true, y_pred, labels=list(labels)).tolist(),
+        n=int(len(y_true)),
+    )
+
+
+def chance_scores(y_true: StrArr) -> dict[str, float]:
+    """Expected scores of guessing labels at random with the test set's class frequencies."""
+    _, counts = np.unique(y_true, return_counts=True)
+    p = counts / counts.sum()
+    return {
+        "accuracy": float((p**2).sum()),
+        "balanced_accuracy": 1.0 / len(counts),
+        "weighted_f1": float((p**2).sum()),
+    }
+
+
+def study_protocol(
+    table: WindowTable,
+    settings: TrainSettings,
+    repeats: int = 100,
+    test_size: float = 0.2,
+    n_jobs: int = 1,
+) -> dict[str, float]:
+    """The study's protocol: `repeats` stratified random splits over windows (groups
+    ignored, so it is optimistic), mean and std of accuracy and weighted F1."""
+    from joblib import Parallel, delayed
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    splitter = StratifiedShuffleSplit(n_splits=repeats, test_size=test_size, random_state=settings.seed)
+
+    def one(tr: npt.NDArray[np.intp], te: npt.NDArray[np.intp]) -> tuple[float, float]:
+        from sklearn.metrics import accuracy_score, f1_score
+
+        model = fit_table(table.take(tr), settings)
+        pred = model.predict(table.x[te])
+        return (
+            float(accuracy_score(table.y[te], pred)),
+            float(f1_score(table.y[te], pred, average="weighted")),
+        )
+
+    results = Parallel(n_jobs=n_jobs)(delayed(one)(tr, te) for tr, te in splitter.split(table.x, table.y))
+    acc, f1 = np.array(results).T
+    return {
+        "repeats": repeats,
+        "accuracy_mean": float(acc.mean()),
+        "accuracy_std": float(acc.std()),
+        "weighted_f1_mean": float(f1.mean()),
+        "weighted_f1_std": float(f1.std()),
+    }
