@@ -49,7 +49,7 @@ from pipeline.window import WindowSpec
 ROOT = Path(__file__).resolve().parent
 SHARED_MOCAP = ROOT.parent / "shared" / "data" / "bandai-namco-motion-1"
 DEFAULT_REPORT_DIR = ROOT / "reports" / "latest"
-ALL_VIEWS = (-90.0, -60.0, -30.0, 0.0, 30.0, 60.0, 90.0)
+ALL_VIEWS = (-90.0, -60.0, -35.0, 0.0, 35.0, 60.0, 90.0)  # includes the rendered views
 LICENSE_NOTE = (
     "Trained on the Bandai-Namco-Research-Motiondataset-1 (Bandai Namco Research Inc., "
     "CC BY-NC 4.0, https://github.com/BandaiNamcoResearchInc/Bandai-Namco-Research-Motiondataset). "
@@ -521,7 +521,7 @@ def _data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
                         "for mocap, all for videos")  # fmt: skip
     p.add_argument("--views", nargs="+", type=float, metavar="DEG",
                    help="virtual camera yaws for motion capture (degrees; default 0 for 3D features, "
-                        "-90..90 every 30 for image features)")  # fmt: skip
+                        "-90 -60 -35 0 35 60 90 for image features)")  # fmt: skip
     p.add_argument("--stride-s", type=float, default=0.2, help="seconds between window ends")
     p.add_argument("--jobs", type=int, default=1, help="parallel jobs (pose extraction, study protocol)")
     p.add_argument("--cache-dir", help="keypoint cache folder (default .cache/keypoints)")

@@ -16,16 +16,34 @@ def subsample(
     n: int, labels: npt.NDArray[Any], max_samples: int, seed: int = 0
 ) -> npt.NDArray[np.intp]:
     """Row indices of at most `max_samples` rows, stratified by label (agglomerative
-    clustering needs O(n^2) memory)."""
+    clustering needs O(n^2) memory). Every label keeps at least one row when
+    `max_samples` allows it; the rest are shared in proportion to the label counts."""
+    if max_samples < 1:
+        raise ValueError(f"`max_samples` must be >= 1, got {max_samples}")
     if n <= max_samples:
         return np.arange(n)
     rng = np.random.default_rng(seed)
-    keep = []
-    for lab in np.unique(labels):
-        rows = np.flatnonzero(labels == lab)
-        k = max(1, round(max_samples * rows.size / n))
-        keep.append(rng.choice(rows, size=min(k, rows.size), replace=False))
+    values, counts = np.unique(labels, return_counts=True)
+    if max_samples >= values.size:
+        quota = 1 + _allocate(counts - 1, max_samples - values.size)
+    else:
+        quota = _allocate(counts, max_samples)
+    keep = [
+        rng.choice(np.flatnonzero(labels == lab), size=k, replace=False)
+        for lab, k in zip(values, quota, strict=True)
+    ]
     return np.sort(np.concatenate(keep))
+
+
+def _allocate(counts: npt.NDArray[np.intp], total: int) -> npt.NDArray[np.intp]:
+    """Split `total` (<= counts.sum()) in proportion to `counts` (largest remainders)."""
+    if total <= 0:
+        return np.zeros_like(counts)
+    exact = total * counts / counts.sum()
+    quota = np.floor(exact).astype(np.intp)
+    order = np.argsort(quota - exact, kind="stable")  # largest remainder first
+    quota[order[: total - int(quota.sum())]] += 1
+    return quota
 
 
 def cluster_scores(

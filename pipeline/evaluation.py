@@ -193,7 +193,6 @@ def score(y_true: StrArr, y_pred: StrArr, labels: Iterable[str] | None = None) -
     """Accuracy, balanced accuracy, macro/weighted F1, per-class precision and recall."""
     from sklearn.metrics import (
         accuracy_score,
-        balanced_accuracy_score,
         confusion_matrix,
         f1_score,
         precision_score,
@@ -206,7 +205,11 @@ def score(y_true: StrArr, y_pred: StrArr, labels: Iterable[str] | None = None) -
     return Scores(
         labels=labels,
         accuracy=float(accuracy_score(y_true, y_pred)),
-        balanced_accuracy=float(balanced_accuracy_score(y_true, y_pred)),
+        # = balanced_accuracy_score (mean recall over the true classes), without its
+        # warnings for one-class test sets or predicted classes absent from the truth
+        balanced_accuracy=float(
+            recall_score(y_true, y_pred, labels=np.unique(y_true), average="macro", zero_division=0)
+        ),
         macro_f1=float(f1_score(y_true, y_pred, average="macro", **kw)),
         weighted_f1=float(f1_score(y_true, y_pred, average="weighted", **kw)),
         precision=dict(zip(present, map(float, precision_score(y_true, y_pred, average=None, **kw)))),

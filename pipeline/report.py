@@ -23,9 +23,11 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Any, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        _pyplot().close(fig)  # also when saving fails: pyplot keeps every open figure
 
 
 def confusion_png(scores: Scores, path: Path, title: str) -> None:

@@ -87,6 +87,14 @@ def read_dataset(
         from pipeline.datasets.eila import read_eila
         from pipeline.datasets.folders import read_folders
 
+        wanted = None
+        if options.labels is not None:  # checked before any pose extraction runs
+            wanted = {canonical(lab) for lab in options.labels}
+            unknown = wanted - set(EMOTIONS)
+            if unknown:
+                raise ValueError(
+                    f"unknown label(s) {sorted(unknown)}; valid: {', '.join(EMOTIONS)}"
+                )
         reader = read_eila if kind == "eila" else read_folders
         cache = KeypointCache(options.cache_dir) if options.cache_dir else KeypointCache()
         sequences, report = reader(
@@ -96,14 +104,15 @@ def read_dataset(
             n_jobs=options.n_jobs,
             progress=options.progress,
         )
-        if options.labels is not None:
-            wanted = {canonical(lab) for lab in options.labels}
-            unknown = wanted - set(EMOTIONS)
-            if unknown:
-                raise ValueError(f"unknown label(s) {sorted(unknown)}; valid: {', '.join(EMOTIONS)}")
+        if wanted is not None:
             sequences = [s for s in sequences if s.label in wanted]
     if not sequences:
-        raise ValueError(f"no labelled sequences with the requested labels in {path}")
+        # say why (missing videos, nobody found, ...): the report is never printed otherwise
+        why = "; ".join(report.lines()[1:]) if report is not None else ""
+        asked = f" with labels {list(options.labels)}" if options.labels is not None else ""
+        raise ValueError(
+            f"no usable labelled sequences{asked} in {path}" + (f": {why}" if why else "")
+        )
     return sequences, kind, report
 
 
