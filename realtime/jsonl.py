@@ -1,0 +1,93 @@
+"""JSON Lines output: one object per classification tick, written and flushed line by line.
+
+Each line (see `tick_record`):
+
+    {"t_s": 2.35, "frame": 141, "state": "classified", "label": "happy",
+     "probabilities": {"angry": 0.05, "happy": 0.81, ...}, "latency_ms": 31.2,
+     "fps": 29.8, "dropped": 12, "skipped": 0}
+
+- t_s: source time of the frame, seconds (camera: monotonic clock; file: index / fps).
+- frame: source frame index.
+- state: "no person", "collecting movement", "uncertain" or "classified".
+- label: the shown emotion, or null unless state is "classified".
+- probabilities: smoothed class probabilities (sum to 1), or null when nothing was classified.
+- latency_ms: capture to label, milliseconds. fps: processing rate, frames per second.
+- dropped: stale frames dropped so far. skipped: undecodable frames skipped so far.
+
+A crash loses at most the line being written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from realtime.loop import Tick
+
+STDOUT = "-"
+
+
+def tick_record(tick: Tick, classes: Sequence[str]) -> dict[str, Any]:
+    """The JSON object for one tick (fields as in the module docstring)."""
+    label = tick.decision.label
+    proba = tick.probabilities
+    return {
+        "t_s": round(tick.t_s, 4),
+        "frame": tick.index,
+        "state": tick.decision.state,
+        "label": None if label is None else classes[label],
+        "probabilities": (
+            None
+            if proba is None
+            else {c: round(float(p), 6) for c, p in zip(classes, proba, strict=True)}
+        ),
+        "latency_ms": round(tick.times.latency_ms, 2),
+        "fps": round(tick.fps, 2),
+        "dropped": tick.dropped,
+        "skipped": tick.skipped,
+    }
+
+
+class JsonlWriter:
+    """Writes one JSON object per line to a file, or to stdout for "-", flushing each line.
+
+    Args:
+        target: output path, or "-" for standard output (left open on close).
+    """
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = str(target)
+        self.lines = 0
+        if self.target == STDOUT:
+            self._file: IO[str] = sys.stdout
+            self._owned = False
+        else:
+            self._file = open(target, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
+            self._owned = True
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._file.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        if self._owned and not self._file.closed:
+            self._file.close()
+        elif not self._owned:
+            self._file.flush()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

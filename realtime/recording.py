@@ -1,0 +1,156 @@
+"""Writing the annotated frames to a video file, on a writer thread.
+
+`VideoRecorder` opens its `cv2.VideoWriter` lazily, on the first frame, with that frame's
+size; the codec follows the file extension. Frames go through a bounded queue to a writer
+thread, so encoding runs beside the processing loop and memory stays fixed. The file is
+written under a temporary name beside the target and renamed into place by `close`, which
+runs on every exit path (it is a context manager), so the target is always a complete,
+playable file: the previous one until the run ends, then the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+
+# File extension -> FourCC. OpenCV's pip wheels carry no H.264 encoder, so MP4 uses MPEG-4 Part 2.
+CODECS: Final[dict[str, str]] = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
+
+
+def codec_for(path: str | Path) -> str:
+    """The FourCC for `path`'s extension; ValueError naming the supported ones otherwise."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return CODECS[suffix]
+    except KeyError:
+        raise ValueError(
+            f"`record` must end in one of {', '.join(sorted(CODECS))}, got {Path(path).name!r}"
+        ) from None
+
+
+class VideoRecorder:
+    """Record (H, W, 3) uint8 BGR frames to `path` at `fps` frames per second.
+
+    Args:
+        path: output file; its extension picks the codec (see `CODECS`).
+        fps: frame rate written into the file, frames per second.
+        queue_size: frames waiting for the writer thread at most; `write` blocks beyond.
+    """
+
+    def __init__(self, path: str | Path, fps: float, queue_size: int = 32) -> None:
+        self.path = Path(path)
+        self.fourcc = codec_for(self.path)
+        if not fps > 0:
+            raise ValueError(f"`fps` must be > 0 frames per second, got {fps}")
+        if queue_size < 1:
+            raise ValueError(f"`queue_size` must be >= 1 frames, got {queue_size}")
+        if not self.path.parent.is_dir():
+            raise FileNotFoundError(
+                f"cannot record to {self.path}: directory {self.path.parent} does not exist"
+            )
+        self.fps = float(fps)
+        self.size_wh: tuple[int, int] | None = None
+        self.frames_written = 0
+        self._tmp = self.path.with_name(
+            f".{self.path.stem}.{os.getpid()}.partial{self.path.suffix}"
+        )
+        self._queue: queue.Queue[npt.NDArray[np.uint8] | None] = queue.Queue(maxsize=queue_size)
+        self._writer: Any = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._closed = False
+
+    def write(self, image: npt.NDArray[np.uint8], count: int = 1) -> None:
+        """Queue `image` to be written `count` times (count > 1 fills dropped frames)."""
+        if self._closed:
+            raise RuntimeError(f"recorder for {self.path} is closed")
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"`image` must be (H, W, 3) uint8, got {image.shape} {image.dtype}")
+        size = (image.shape[1], image.shape[0])
+        if self.size_wh is None:
+            self._open(size)
+        elif size != self.size_wh:
+            raise ValueError(f"frame size must stay {self.size_wh}, got {size}")
+        for _ in range(count):
+            self._put(image)
+
+    def _open(self, size_wh: tuple[int, int]) -> None:
+        import cv2
+
+        writer = cv2.VideoWriter(
+            str(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size_wh
+        )
+        if not writer.isOpened():
+            writer.release()
+            self._tmp.unlink(missing_ok=True)
+            raise RuntimeError(
+                f"cannot record to {self.path}: OpenCV could not open a {self.fourcc} writer; "
+                "try another extension (.mp4 or .avi)"
+            )
+        self._writer, self.size_wh = writer, size_wh
+        self._thread = threading.Thread(target=self._run, name="VideoRecorder", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: npt.NDArray[np.uint8] | None) -> None:
+        assert self._thread is not None
+        while True:
+            if self._error is not None:
+                raise RuntimeError(f"recording to {self.path} failed: {self._error}")
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    raise RuntimeError(f"recording to {self.path} stopped unexpectedly") from None
+
+    def _run(self) -> None:
+        try:
+            while (image := self._queue.get()) is not None:
+                self._writer.write(image)
+                self.frames_written += 1
+        except BaseException as e:  # reported by the next write or by close
+            self._error = e
+
+    def close(self) -> Path | None:
+        """Finish writing, release the writer and move the file into place.
+
+        Returns the file, or None when no frame was ever written (nothing is created).
+        """
+        if self._closed:
+            return self.path if self._writer is not None else None
+        self._closed = True
+        if self._writer is None:
+            return None
+        assert self._thread is not None
+        if self._thread.is_alive():
+            self._queue.put(None)  # the writer drains the queue, so this cannot block for long
+            self._thread.join()
+        self._writer.release()
+        if self.frames_written == 0:
+            self._tmp.unlink(missing_ok=True)
+            return None
+        os.replace(self._tmp, self.path)
+        if self._error is not None:
+            log.warning("recording to %s stopped early: %s", self.path, self._error)
+        return self.path
+
+    def __enter__(self) -> VideoRecorder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,111 @@
+"""VideoRecorder: lazy open, codec by extension, writer thread, always finalised."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from realtime.recording import VideoRecorder, codec_for
+
+
+def read_back(path):
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        frames.append(image)
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return frames, fps
+
+
+def image(level: int, wh=(96, 64)) -> np.ndarray:
+    return np.full((wh[1], wh[0], 3), level, np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("name", "fourcc"), [("a.mp4", "mp4v"), ("a.AVI", "MJPG"), ("a.mov", "mp4v")]
+)
+def test_codec_from_extension(name, fourcc):
+    assert codec_for(name) == fourcc
+
+
+def test_unknown_extension():
+    with pytest.raises(
+        ValueError, match=r"`record` must end in one of .avi, .m4v, .mov, .mp4, got 'out.webm'"
+    ):
+        codec_for("out.webm")
+
+
+@pytest.mark.parametrize("name", ["out.mp4", "out.avi"])
+def test_writes_a_playable_file_with_size_count_and_rate(tmp_path, name):
+    path = tmp_path / name
+    with VideoRecorder(path, fps=25.0) as rec:
+        for i in range(10):
+            rec.write(image(20 * i))
+        rec.write(image(250), count=3)
+        assert not path.exists()  # written under a temporary name until closed
+    frames, fps = read_back(path)
+    assert len(frames) == 13 and fps == pytest.approx(25.0)
+    assert frames[0].shape == (64, 96, 3)
+    assert abs(float(frames[5].mean()) - 100) < 8 and abs(float(frames[-1].mean()) - 250) < 8
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_finalised_when_the_run_fails(tmp_path):
+    path = tmp_path / "crash.mp4"
+    with pytest.raises(RuntimeError, match="boom"), VideoRecorder(path, fps=30.0) as rec:
+        for i in range(5):
+            rec.write(image(i))
+        raise RuntimeError("boom")
+    assert len(read_back(path)[0]) == 5
+
+
+def test_previous_file_kept_until_the_new_one_is_complete(tmp_path):
+    path = tmp_path / "keep.avi"
+    path.write_bytes(b"old recording")
+    rec = VideoRecorder(path, fps=30.0)
+    rec.write(image(10))
+    assert path.read_bytes() == b"old recording"
+    rec.close()
+    assert len(read_back(path)[0]) == 1
+
+
+def test_no_frames_no_file(tmp_path):
+    path = tmp_path / "empty.mp4"
+    assert VideoRecorder(path, fps=30.0).close() is None
+    assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_frame_size_must_not_change(tmp_path):
+    with VideoRecorder(tmp_path / "x.mp4", fps=30.0) as rec:
+        rec.write(image(0))
+        with pytest.raises(ValueError, match=r"frame size must stay \(96, 64\), got \(64, 64\)"):
+            rec.write(image(0, (64, 64)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"fps": 0}, ValueError, "`fps` must be > 0 frames per second, got 0"),
+        ({"fps": 30, "queue_size": 0}, ValueError, "`queue_size` must be >= 1 frames, got 0"),
+    ],
+)
+def test_bad_arguments(tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        VideoRecorder(tmp_path / "x.mp4", **kwargs)
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match="directory .*nope does not exist"):
+        VideoRecorder(tmp_path / "nope" / "x.mp4", fps=30)
+
+
+def test_closed_recorder_refuses_frames(tmp_path):
+    rec = VideoRecorder(tmp_path / "x.mp4", fps=30)
+    rec.close()
+    with pytest.raises(RuntimeError, match="is closed"):
+        rec.write(image(0))
