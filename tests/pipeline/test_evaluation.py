@@ -331,10 +331,11 @@ def test_a_single_group_cannot_be_held_out() -> None:
 
 
 def test_fit_table_trains_on_the_table_and_the_extra_rows() -> None:
+    # enough rows per class for the shipped leaf size (10 windows)
     table = table_of(
-        np.array([[0.0], [0.1], [1.0], [1.1]] * 3), list("AABB") * 3, {"c": ["x"] * 12}
+        np.array([[0.0], [0.1], [1.0], [1.1]] * 12), list("AABB") * 12, {"c": ["x"] * 48}
     )
-    extra = table_of(np.array([[5.0], [5.1]] * 3), ["C", "C"] * 3, {"c": ["y"] * 6})
+    extra = table_of(np.array([[5.0], [5.1]] * 12), ["C", "C"] * 12, {"c": ["y"] * 24})
     model = fit_table(table, TrainSettings(model="et"), extra)
     assert list(model.classes_) == ["A", "B", "C"]
     assert list(model.predict(np.array([[0.05], [1.05], [5.05]], np.float32))) == ["A", "B", "C"]
