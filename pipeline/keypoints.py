@@ -35,13 +35,15 @@ from pipeline import skeleton
 from pipeline.io import atomic_path
 from pipeline.pose import PoseEstimator, PoseFrame, check_pose_model, default_model_path
 from pipeline.validate import check_array
-from pipeline.video import VideoError, VideoInfo, iter_frames
+from pipeline.video import VideoError, VideoInfo, fit_size, iter_frames, resize_to
 
 log = logging.getLogger(__name__)
 
 FloatArr = npt.NDArray[np.float32]
 IntArr = npt.NDArray[np.int64]
 
+# Frames decoded ahead of pose on a thread (decoding overlaps inference).
+PREFETCH = 4
 # Bump when what is stored, or how it is computed, changes: old cache files are then unused.
 KEYPOINTS_VERSION = 1
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache" / "keypoints"
@@ -61,6 +63,10 @@ class PoseSettings:
         num_poses: most people PoseLandmarker looks for; `select_person` keeps one.
         crop_padding: margin added on every side of a person's box before cropping, as a
             fraction of the box's width (left/right) and height (top/bottom).
+        max_side: images given to pose are scaled so their longer side is at most this
+            many pixels (0: native size), by the same rule as the live app's `--max-side`
+            (`pipeline.video.fit_size`), so training sees landmarks from images like the
+            live ones.
     """
 
     min_detection_confidence: float = 0.5
@@ -68,6 +74,7 @@ class PoseSettings:
     min_tracking_confidence: float = 0.5
     num_poses: int = 1
     crop_padding: float = 0.1
+    max_side: int = 640
 
     def __post_init__(self) -> None:
         for name in ("min_detection_confidence", "min_presence_confidence",
@@ -79,6 +86,8 @@ class PoseSettings:
             raise ValueError(f"`num_poses` must be >= 1, got {self.num_poses}")
         if not 0.0 <= self.crop_padding <= 1.0:
             raise ValueError(f"`crop_padding` must be in [0, 1], got {self.crop_padding}")
+        if self.max_side < 0:
+            raise ValueError(f"`max_side` must be >= 0 pixels, got {self.max_side}")
 
 
 @dataclass(frozen=True)
@@ -437,8 +446,14 @@ def extract_video(
                 wanted.setdefault(index, []).append((s, row))
     last = math.inf if every else max(wanted)
     skipped: list[int] = []
+    # Whole frames are scaled while decoding, on the prefetch thread; crops are cut from
+    # full-resolution frames and scaled afterwards.
+    whole = all(r.boxes is None for r in requests)
+    frames = iter_frames(
+        video, skipped=skipped, max_side=settings.max_side if whole else 0, prefetch=PREFETCH
+    )
     try:
-        for vf in iter_frames(video, skipped=skipped):
+        for vf in frames:
             users = [(s, -1) for s in every] + wanted.get(vf.index, [])
             if users:
                 rgb = np.asarray(cv2.cvtColor(vf.image, cv2.COLOR_BGR2RGB), np.uint8)
@@ -449,6 +464,7 @@ def extract_video(
             if vf.index >= last:
                 break
     finally:
+        frames.close()
         for s in streams:
             s.close()
     return [_track(s, wh, set(skipped)) for s in streams]
@@ -476,12 +492,15 @@ def _detect(
         )
     if request.boxes is None:
         crop = (0, 0, wh[0], wh[1])
+        image = rgb  # the whole frame, maybe already scaled
     else:
         crop = crop_pixels(request.boxes[row], wh, settings.crop_padding)
-    x0, y0, x1, y1 = crop
+        x0, y0, x1, y1 = crop
+        image = rgb[y0:y1, x0:x1]
+    image = resize_to(image, fit_size(image.shape[1], image.shape[0], settings.max_side))
     ms = max(round(t_s * 1000.0), stream.last_ms + 1)
     stream.last_ms = ms
-    frame = stream.estimator.detect(np.ascontiguousarray(rgb[y0:y1, x0:x1]), ms, stream.previous)
+    frame = stream.estimator.detect(np.ascontiguousarray(image), ms, stream.previous)
     stream.previous = frame if frame.found else stream.previous
     stream.rows.append((index, t_s, frame, uncrop(frame, crop, wh)))
     if request.frames is not None and row == request.frames.size - 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +69,29 @@ class VideoFrame:
     t_s: float
 
 
+def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """Frame size with the longer side at most `max_side` pixels, same aspect, even numbers.
+
+    The live app and keypoint extraction both scale frames by this rule before pose, so a
+    model is trained on landmarks from images like the ones it sees live. 0 keeps the size.
+    """
+    if max_side < 0:
+        raise ValueError(f"`max_side` must be >= 0 pixels, got {max_side}")
+    if max_side == 0 or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def resize_to(image: npt.NDArray[np.uint8], size_wh: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """`image` scaled to `size_wh` (INTER_AREA, for shrinking); the same array if it fits."""
+    import cv2
+
+    if (image.shape[1], image.shape[0]) == tuple(size_wh):
+        return image
+    return cv2.resize(image, size_wh, interpolation=cv2.INTER_AREA)
+
+
 def open_capture(path: str | Path) -> "cv2.VideoCapture":  # noqa: F821
     """Open a video file, or raise FileNotFoundError / VideoError with a hint."""
     import cv2
@@ -81,20 +106,35 @@ def open_capture(path: str | Path) -> "cv2.VideoCapture":  # noqa: F821
     return cap
 
 
-def iter_frames(path: str | Path, *, skipped: list[int] | None = None) -> Iterator[VideoFrame]:
+def iter_frames(
+    path: str | Path,
+    *,
+    skipped: list[int] | None = None,
+    max_side: int = 0,
+    prefetch: int = 0,
+) -> Iterator[VideoFrame]:
     """Decode every frame of a video file in order, with t_s = index / fps.
 
     Frames that fail to decode are skipped (their indices appended to `skipped` when a list
     is given); the file ends after `MAX_CONSECUTIVE_FAILURES` failures in a row or at its
     reported frame count. The capture is released even if the caller stops early.
 
+    Args:
+        max_side: scale frames so their longer side is at most this many pixels (`fit_size`).
+        prefetch: decode (and scale) up to this many frames ahead on a thread, so decoding
+            overlaps the caller's work (OpenCV releases the GIL); 0 decodes in the caller.
+
     Raises:
         FileNotFoundError: no such file.
         VideoError: the file cannot be opened or has no decodable frame.
     """
+    if prefetch > 0:
+        yield from _prefetched(iter_frames(path, skipped=skipped, max_side=max_side), prefetch)
+        return
     cap = open_capture(path)
     try:
         info = VideoInfo._from_capture(cap)
+        size = fit_size(info.width, info.height, max_side)
         index, produced = 0, 0
         pending: list[int] = []  # failed indices, counted as skipped once a later frame decodes
         while len(pending) < MAX_CONSECUTIVE_FAILURES:
@@ -104,7 +144,7 @@ def iter_frames(path: str | Path, *, skipped: list[int] | None = None) -> Iterat
                     skipped.extend(pending)
                 pending.clear()
                 produced += 1
-                yield VideoFrame(image, index, index / info.fps)
+                yield VideoFrame(resize_to(image, size), index, index / info.fps)
             else:
                 pending.append(index)
                 if info.total_frames and index >= info.total_frames - 1:
@@ -114,3 +154,45 @@ def iter_frames(path: str | Path, *, skipped: list[int] | None = None) -> Iterat
             raise VideoError(f"video {path} has no decodable frames; check or re-encode the file")
     finally:
         cap.release()
+
+
+def _prefetched(frames: Iterator[VideoFrame], size: int) -> Iterator[VideoFrame]:
+    """Run `frames` on a daemon thread, up to `size` items ahead; errors re-raised here."""
+    items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=size)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        items.put(("frame", frame), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(("end", None))
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            items.put(("error", e))
+        finally:
+            frames.close()  # releases the capture (iter_frames' finally)
+
+    worker = threading.Thread(target=produce, name="video-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = items.get()
+            if kind == "frame":
+                yield item  # type: ignore[misc]
+            elif kind == "error":
+                raise item  # type: ignore[misc]
+            else:
+                return
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)

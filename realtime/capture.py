@@ -35,7 +35,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.video import VideoFrame, VideoInfo, iter_frames
+from pipeline.video import VideoFrame, VideoInfo, fit_size, iter_frames, resize_to
 
 log = logging.getLogger(__name__)
 
@@ -167,19 +167,6 @@ class LatestFrame:
             return self._closed and self._frame is None
 
 
-def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """Frame size with the longer side at most `max_side` pixels, same aspect, even numbers.
-
-    `max_side` 0 keeps the size.
-    """
-    if max_side < 0:
-        raise ValueError(f"`max_side` must be >= 0 pixels, got {max_side}")
-    if max_side == 0 or max(width, height) <= max_side:
-        return width, height
-    scale = max_side / max(width, height)
-    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
-
-
 class _Prepare:
     """Scales frames to a fixed working size (INTER_AREA when shrinking); adds the RGB copy."""
 
@@ -187,11 +174,7 @@ class _Prepare:
         self.size_wh = size_wh
 
     def resize(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-        import cv2
-
-        if (image.shape[1], image.shape[0]) == self.size_wh:
-            return image
-        return cv2.resize(image, self.size_wh, interpolation=cv2.INTER_AREA)
+        return resize_to(image, self.size_wh)
 
     def frame(
         self, image: npt.NDArray[np.uint8], index: int, t_s: float, grabbed_s: float

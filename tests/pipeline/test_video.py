@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.video import VideoError, VideoInfo, iter_frames, open_capture
+from pipeline.video import VideoError, VideoInfo, fit_size, iter_frames, open_capture
 
 FPS, N_FRAMES, W, H = 25.0, 12, 64, 48
 
@@ -119,3 +119,54 @@ def test_open_capture_returns_an_open_capture(small_mp4: Path) -> None:
         assert cap.isOpened()
     finally:
         cap.release()
+
+
+@pytest.mark.parametrize(
+    ("size", "max_side", "expected"),
+    [
+        ((1080, 1920), 640, (360, 640)),
+        ((640, 480), 640, (640, 480)),
+        ((1280, 720), 640, (640, 360)),
+        ((1280, 720), 0, (1280, 720)),
+        ((101, 51), 50, (50, 26)),  # even sizes for the video codecs
+    ],
+)
+def test_fit_size_keeps_aspect(size, max_side, expected):
+    assert fit_size(*size, max_side) == expected
+
+
+def test_fit_size_refuses_negative():
+    with pytest.raises(ValueError, match="`max_side` must be >= 0 pixels, got -1"):
+        fit_size(10, 10, -1)
+
+
+def test_prefetch_gives_the_same_frames(small_mp4: Path) -> None:
+    plain = list(iter_frames(small_mp4))
+    ahead = list(iter_frames(small_mp4, prefetch=3))
+    assert [f.index for f in ahead] == [f.index for f in plain]
+    for a, b in zip(ahead, plain):
+        assert a.t_s == b.t_s
+        np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_prefetch_releases_the_capture_when_the_consumer_breaks(small_mp4: Path, spy) -> None:
+    frames = iter_frames(small_mp4, prefetch=2)
+    for frame in frames:
+        if frame.index == 1:
+            break
+    frames.close()
+    assert len(spy.instances) == 1 and spy.instances[0].released
+
+
+def test_prefetch_reraises_errors_in_the_consumer(tmp_path: Path) -> None:
+    path = tmp_path / "bad.avi"
+    path.write_bytes(b"nonsense")
+    with pytest.raises(VideoError, match="cannot open video"):
+        list(iter_frames(path, prefetch=2))
+
+
+def test_max_side_scales_frames_keeping_aspect(small_mp4: Path) -> None:
+    frames = list(iter_frames(small_mp4, max_side=32))
+    assert frames[0].image.shape == (24, 32, 3)  # 64x48 -> 32x24
+    assert len(frames) == N_FRAMES
+    assert list(iter_frames(small_mp4, max_side=640))[0].image.shape == (H, W, 3)  # fits already

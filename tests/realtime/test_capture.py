@@ -17,7 +17,6 @@ from realtime.capture import (
     Frame,
     LatestFrame,
     SourceFailed,
-    fit_size,
     open_camera,
     open_source,
 )
@@ -36,25 +35,6 @@ def drain(source, timeout_s: float = 10.0) -> list[Frame]:
         if f is not None:
             frames.append(f)
     return frames
-
-
-@pytest.mark.parametrize(
-    ("size", "max_side", "expected"),
-    [
-        ((1080, 1920), 640, (360, 640)),
-        ((640, 480), 640, (640, 480)),
-        ((1280, 720), 640, (640, 360)),
-        ((1280, 720), 0, (1280, 720)),
-        ((101, 51), 50, (50, 26)),  # even sizes for the video codecs
-    ],
-)
-def test_fit_size_keeps_aspect(size, max_side, expected):
-    assert fit_size(*size, max_side) == expected
-
-
-def test_fit_size_refuses_negative():
-    with pytest.raises(ValueError, match="`max_side` must be >= 0 pixels, got -1"):
-        fit_size(10, 10, -1)
 
 
 def test_mailbox_keeps_only_the_newest_frame():
