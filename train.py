@@ -49,6 +49,7 @@ from pipeline.window import WindowSpec
 ROOT = Path(__file__).resolve().parent
 SHARED_MOCAP = ROOT.parent / "shared" / "data" / "bandai-namco-motion-1"
 DEFAULT_REPORT_DIR = ROOT / "reports" / "latest"
+RENDER_VIEWS = (0.0, 35.0, -35.0, 90.0)
 ALL_VIEWS = (-90.0, -60.0, -35.0, 0.0, 35.0, 60.0, 90.0)  # includes the rendered views
 LICENSE_NOTE = (
     "Trained on the Bandai-Namco-Research-Motiondataset-1 (Bandai Namco Research Inc., "
@@ -78,6 +79,7 @@ class Recipe:
     image_jitter: float = 0.02
     world_jitter_m: float = 0.0
     group: str | None = None
+    render_views_deg: tuple[float, ...] = ()  # mocap also rendered and run through pose
 
     def mocap_views(self) -> tuple[float, ...]:
         if self.views_deg is not None:
@@ -133,7 +135,11 @@ def read_all(
         seqs, kind, extraction = read_dataset(path, recipe.kind, options)
         sequences += seqs
         kinds.append(kind)
-        notes.append(f"{path}: {kind}, {len(seqs)} sequences")
+        what = {"mocap": "motion-capture skeletons", "eila": "EiLA-layout videos through PoseLandmarker",
+                "folders": "labelled videos through PoseLandmarker"}[kind]  # fmt: skip
+        if any("renderer" in s.groups for s in seqs):
+            what += " (videos rendered from motion capture by pipeline.render)"
+        notes.append(f"{os.path.relpath(path, ROOT)}: {what}, {len(seqs)} sequences")
         if extraction is not None:
             notes += [f"  {line}" for line in extraction.lines()]
     group = recipe.group or DEFAULT_GROUP[kinds[0]]
@@ -158,6 +164,40 @@ def tables(data: Data, recipe: Recipe, feature_set: str | None = None) -> tuple[
     return table, mirrored
 
 
+def with_renders(recipe: Recipe, args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Training and test datasets: the recipe's, plus for each motion-capture dataset its
+    clips rendered as video at `render_views_deg` (rendered once into --render-dir, then
+    reused), which train.py reads through PoseLandmarker like any video: the video path.
+
+    Rendered videos are added to the test data only when no --test-data was given.
+    """
+    from pipeline.datasets.registry import detect_kind, style_names
+    from pipeline.render import plan_dataset, render_jobs
+
+    train, test = list(recipe.data), list(args.test_data or [])
+    if not recipe.render_views_deg:
+        return tuple(train), tuple(test)
+    for path in recipe.data:
+        kind = detect_kind(path) if recipe.kind == "auto" else recipe.kind
+        if kind != "mocap":
+            continue
+        styles = style_names(recipe.labels) if recipe.labels else list(DEFAULT_STYLES)
+        out = Path(args.render_dir) / Path(path).resolve().name
+        jobs = plan_dataset(path, out, recipe.render_views_deg, styles)
+        todo = [j for j in jobs if not j.is_done()]
+        if todo:
+            print(
+                f"rendering {len(todo)} of {len(jobs)} videos of {path} into {out} (once; "
+                f"about 0.02 s a frame, then pose about 0.02 s a frame; --no-render skips)"
+            )
+            render_jobs(todo, n_jobs=args.jobs, progress=not args.no_progress)
+        rendered = os.path.relpath(out, Path.cwd())
+        train.append(rendered)
+        if not args.test_data:
+            test.append(rendered)
+    return tuple(train), tuple(test)
+
+
 # --- evaluation ---------------------------------------------------------------------------
 
 
@@ -167,6 +207,7 @@ class Evaluation:
     majority: Scores
     chance: dict[str, float]
     per_view: dict[str, Scores] = field(default_factory=dict)
+    per_source: dict[str, Scores] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -174,6 +215,7 @@ class Evaluation:
             "majority_baseline": self.majority.to_dict(),
             "chance_baseline": self.chance,
             "per_view": {k: v.to_dict() for k, v in self.per_view.items()},
+            "per_source": {k: v.to_dict() for k, v in self.per_source.items()},
         }
 
 
@@ -199,8 +241,13 @@ def grouped_evaluation(
         for view in sorted(np.unique(test.groups["view_deg"]), key=float):
             rows = test.groups["view_deg"] == view
             per_view[view] = score(test.y[rows], pred[rows], labels)
+    sources = np.unique(test.source)
+    per_source = {
+        src: score(test.y[test.source == src], pred[test.source == src], labels)
+        for src in (sources if len(sources) > 1 else [])
+    }
     return Evaluation(score(test.y, pred, labels), score(test.y, majority, labels),
-                      chance_scores(test.y), per_view)  # fmt: skip
+                      chance_scores(test.y), per_view, per_source)  # fmt: skip
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -209,7 +256,8 @@ def grouped_evaluation(
 def cmd_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     recipe = recipe_from_args(args)
-    data = read_all(recipe.data, recipe, args)
+    train_paths, test_paths = with_renders(recipe, args)
+    data = read_all(train_paths, recipe, args)
     for note in data.notes:
         print(note)
     table, mirrored = tables(data, recipe)
@@ -224,6 +272,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     evaluation = grouped_evaluation(table, table, data.group, recipe.train, mirrored, labels, progress)
     results["grouped"] = evaluation.to_dict()
     rows: list[tuple[str, Any]] = [(f"{recipe.feature_set} ({recipe.train.model})", evaluation.scores)]
+    rows += [(f"  of which {src} windows", s) for src, s in evaluation.per_source.items()]
 
     seed_eval = None
     if recipe.feature_set != "seed" and not args.quick:
@@ -236,14 +285,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     rows += [("majority class", evaluation.majority), ("chance", evaluation.chance)]
 
     video_eval = None
-    if args.test_data:
-        test = read_all(tuple(args.test_data), recipe, args)
+    if test_paths:
+        test = read_all(test_paths, recipe, args)
         for note in test.notes:
             print(note)
         test_table, _ = tables(test, replace(recipe, mirror=False))
         video_eval = grouped_evaluation(table, test_table, data.group, recipe.train, mirrored,
                                         labels, progress)  # fmt: skip
-        results["test_data"] = {"paths": list(args.test_data), **video_eval.to_dict()}
+        results["test_data"] = {"paths": list(test_paths), **video_eval.to_dict()}
         rows.append((f"{recipe.feature_set} on --test-data", video_eval.scores))
 
     study: list[tuple[str, dict[str, float]]] = []
@@ -345,6 +394,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Grouped-CV balanced accuracy for a grid of feature sets, windows and models."""
     base = recipe_from_args(args)
+    train_paths, test_paths = with_renders(base, args)
+    base = replace(base, data=train_paths)
     lines = ["| features | window s | frames | model | balanced acc. | macro-F1 | test-data bal. acc. |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     cache: dict[tuple[Any, ...], Data] = {}
@@ -362,10 +413,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 labels = tuple(sorted(np.unique(table.y)))
                 ev = grouped_evaluation(table, table, data.group, recipe.train, mirrored, labels, False)
                 test_ba = "-"
-                if args.test_data:
+                if test_paths:
                     tkey = ("test", recipe.mocap_views())
                     if tkey not in cache:
-                        cache[tkey] = read_all(tuple(args.test_data), recipe, args, jitter_seed=1)
+                        cache[tkey] = read_all(test_paths, recipe, args, jitter_seed=1)
                     test_table, _ = tables(cache[tkey], replace(recipe, mirror=False))
                     tev = grouped_evaluation(table, test_table, data.group, recipe.train, mirrored,
                                              labels, False)  # fmt: skip
@@ -507,6 +558,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         image_jitter=args.image_jitter,
         world_jitter_m=args.world_jitter,
         group=args.group,
+        render_views_deg=() if args.no_render else tuple(args.render_views),
     )
 
 
@@ -547,8 +599,15 @@ def _recipe_args(p: argparse.ArgumentParser) -> None:
                                    "rendered videos, video for EiLA/folders)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--test-data", action="append", metavar="DIR",
-                   help="also evaluate on this dataset with the same held-out groups (e.g. rendered "
-                        "videos through PoseLandmarker: the video path)")  # fmt: skip
+                   help="also evaluate on this dataset with the same held-out groups (default: the "
+                        "rendered motion capture, i.e. the video path)")  # fmt: skip
+    p.add_argument("--render-views", nargs="+", type=float, default=list(RENDER_VIEWS), metavar="DEG",
+                   help="render motion-capture clips as video at these camera yaws and train and "
+                        "evaluate on PoseLandmarker's output of them too (the video path)")  # fmt: skip
+    p.add_argument("--no-render", action="store_true",
+                   help="train on motion-capture skeletons only (no rendering, no video path)")
+    p.add_argument("--render-dir", default=str(ROOT / ".cache" / "rendered"),
+                   help="where rendered videos are kept (one folder per mocap dataset)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1262,6 +1262,31 @@ def run_job(
     return n
 
 
+def render_jobs(
+    jobs: Sequence[RenderJob], body: BodyMap = BANDAI, *, n_jobs: int = 1, progress: bool = False
+) -> int:
+    """Render the jobs not done yet (`RenderJob.is_done`); returns the frames rendered.
+
+    `n_jobs` > 1 renders clips in parallel processes (joblib); `progress` shows a tqdm bar
+    over frames on stderr.
+    """
+    from tqdm import tqdm
+
+    todo = [j for j in jobs if not j.is_done()]
+    total = sum(j.n_frames for j in todo)
+    with tqdm(total=total, unit="frame", desc="render", disable=not progress or not todo) as bar:
+        if n_jobs == 1 or len(todo) <= 1:
+            for job in todo:
+                run_job(job, body, progress=bar.update)
+        else:
+            from joblib import Parallel, delayed
+
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+            for n in parallel(delayed(run_job)(job, body) for job in todo):
+                bar.update(n)
+    return total
+
+
 def _check_view(view: float) -> float:
     if not -180.0 <= view <= 180.0:
         raise ValueError(f"`view` must be in [-180, 180] degrees, got {view:g}")
@@ -1387,21 +1412,11 @@ def _run(args: argparse.Namespace) -> int:
         args.dataset, args.out, args.views, args.styles, camera=camera, max_frames=args.max_frames
     )
     todo = [j for j in jobs if not j.is_done()]
-    total = sum(j.n_frames for j in todo)
     print(
         f"{len(jobs)} videos, {len(jobs) - len(todo)} already rendered, {len(todo)} to render "
-        f"({total} frames) -> {args.out / 'videos'}"
+        f"({sum(j.n_frames for j in todo)} frames) -> {args.out / 'videos'}"
     )
-    with tqdm(total=total, unit="frame", disable=args.no_progress or not todo) as bar:
-        if args.jobs == 1 or len(todo) <= 1:
-            for job in todo:
-                run_job(job, body, progress=bar.update)
-        else:
-            from joblib import Parallel, delayed
-
-            parallel = Parallel(n_jobs=args.jobs, return_as="generator_unordered")
-            for n in parallel(delayed(run_job)(job, body) for job in todo):
-                bar.update(n)
+    render_jobs(todo, body, n_jobs=args.jobs, progress=not args.no_progress)
     print(f"done: {len(jobs)} videos in {args.out / 'videos'}")
     return 0
 

@@ -45,7 +45,13 @@ class Run:
 
 
 def run(*argv: object) -> Run:
-    """`train.main(argv)` with stdout and stderr captured (also usable in module fixtures)."""
+    """`train.main(argv)` with stdout and stderr captured (also usable in module fixtures).
+
+    train and compare get --no-render unless told otherwise: rendering motion capture
+    (minutes) has its own tests below and in tests/pipeline/test_render.py.
+    """
+    if argv and argv[0] in ("train", "compare") and "--help" not in argv:
+        argv = (*argv, "--no-render") if "--render-views" not in argv else argv
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = train.main([str(a) for a in argv])
@@ -567,3 +573,31 @@ def test_compare_on_a_copy_of_a_few_shared_clips(shared_mocap: Path, tmp_path: P
     rows = md.read_text().splitlines()[2:]
     assert len(rows) == 1 and rows[0].startswith("| motion | 1 | 10 | et | ")
     assert 0.0 <= float(rows[0].split("|")[5]) <= 1.0
+
+
+def test_mocap_data_is_also_rendered_for_the_video_path(tmp_path, monkeypatch) -> None:
+    """Without --no-render, each mocap dataset's clips are rendered once (missing videos
+    only) and added to the training and test data; explicit --test-data wins."""
+    import pipeline.render as render
+
+    mocap = write_mocap_folder(tmp_path / "mocap", contents=("walk", "bow"), styles=("happy", "sad"))
+    rendered: list[render.RenderJob] = []
+    monkeypatch.setattr(render, "render_jobs", lambda jobs, **kw: rendered.extend(jobs) or 0)
+    args = train.build_parser().parse_args(
+        ["train", "--data", str(mocap), "--render-views", "0", "90", "--render-dir", str(tmp_path / "r")]
+    )
+    recipe = train.recipe_from_args(args)
+    train_paths, test_paths = train.with_renders(recipe, args)
+    out = tmp_path / "r" / "mocap"
+    assert [Path(p).resolve() for p in train_paths] == [mocap.resolve(), out.resolve()]
+    assert [Path(p).resolve() for p in test_paths] == [out.resolve()]
+    assert len(rendered) == 2 * 2 * 2  # clips x views
+    assert {j.camera.yaw_deg for j in rendered} == {0.0, 90.0}
+    assert all(j.video.is_relative_to(out / "videos") for j in rendered)
+
+    args = train.build_parser().parse_args(
+        ["train", "--data", str(mocap), "--test-data", str(tmp_path), "--render-dir", str(tmp_path / "r")]
+    )
+    assert train.with_renders(train.recipe_from_args(args), args)[1] == (str(tmp_path),)
+    args = train.build_parser().parse_args(["train", "--data", str(mocap), "--no-render"])
+    assert train.with_renders(train.recipe_from_args(args), args) == ((str(mocap),), ())

@@ -81,7 +81,7 @@ def read_dataset(
     if kind == "mocap":
         mocap = options.mocap
         if options.labels is not None:
-            mocap = replace(mocap, styles=tuple(_style_names(options.labels)))
+            mocap = replace(mocap, styles=tuple(style_names(options.labels)))
         sequences = read_mocap(path, mocap)
     else:
         from pipeline.datasets.eila import read_eila
@@ -116,7 +116,7 @@ def read_dataset(
     return sequences, kind, report
 
 
-def _style_names(labels: tuple[str, ...]) -> list[str]:
+def style_names(labels: tuple[str, ...]) -> list[str]:
     """Mocap style names for labels given either way ("Anger" or "angry" -> "angry")."""
     by_label = {v.lower(): k for k, v in STYLE_LABELS.items()}
     return [by_label.get(lab.strip().lower(), lab.strip().lower()) for lab in labels]
