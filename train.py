@@ -43,7 +43,14 @@ from pipeline.evaluation import (
 )
 from pipeline.features import DEFAULT_FEATURE_SET, FEATURE_SETS
 from pipeline.io import write_text_atomic
-from pipeline.models import BALANCING, DEFAULT_MODEL, MODEL_FACTORIES, EmotionModel, load_model, save_model
+from pipeline.models import (
+    BALANCING,
+    DEFAULT_MODEL,
+    MODEL_FACTORIES,
+    EmotionModel,
+    load_model,
+    save_model,
+)
 from pipeline.window import WindowSpec
 
 ROOT = Path(__file__).resolve().parent
@@ -135,8 +142,11 @@ def read_all(
         seqs, kind, extraction = read_dataset(path, recipe.kind, options)
         sequences += seqs
         kinds.append(kind)
-        what = {"mocap": "motion-capture skeletons", "eila": "EiLA-layout videos through PoseLandmarker",
-                "folders": "labelled videos through PoseLandmarker"}[kind]  # fmt: skip
+        what = {
+            "mocap": "motion-capture skeletons",
+            "eila": "EiLA-layout videos through PoseLandmarker",
+            "folders": "labelled videos through PoseLandmarker",
+        }[kind]
         if any("renderer" in s.groups for s in seqs):
             what += " (videos rendered from motion capture by pipeline.render)"
         notes.append(f"{os.path.relpath(path, ROOT)}: {what}, {len(seqs)} sequences")
@@ -154,17 +164,23 @@ def read_all(
     return Data(sequences, kinds, group, notes)
 
 
-def tables(data: Data, recipe: Recipe, feature_set: str | None = None) -> tuple[WindowTable, WindowTable | None]:
+def tables(
+    data: Data, recipe: Recipe, feature_set: str | None = None
+) -> tuple[WindowTable, WindowTable | None]:
     """The window table, and its mirrored twin (training folds only) if the recipe mirrors."""
     fs = feature_set or recipe.feature_set
     table = window_table(data.sequences, recipe.window, fs, recipe.stride_s)
     mirrored = None
     if recipe.mirror:
-        mirrored = window_table([s.mirrored() for s in data.sequences], recipe.window, fs, recipe.stride_s)
+        mirrored = window_table(
+            [s.mirrored() for s in data.sequences], recipe.window, fs, recipe.stride_s
+        )
     return table, mirrored
 
 
-def with_renders(recipe: Recipe, args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def with_renders(
+    recipe: Recipe, args: argparse.Namespace
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Training and test datasets: the recipe's, plus for each motion-capture dataset its
     clips rendered as video at `render_views_deg` (rendered once into --render-dir, then
     reused), which train.py reads through PoseLandmarker like any video: the video path.
@@ -246,8 +262,13 @@ def grouped_evaluation(
         src: score(test.y[test.source == src], pred[test.source == src], labels)
         for src in (sources if len(sources) > 1 else [])
     }
-    return Evaluation(score(test.y, pred, labels), score(test.y, majority, labels),
-                      chance_scores(test.y), per_view, per_source)  # fmt: skip
+    return Evaluation(
+        score(test.y, pred, labels),
+        score(test.y, majority, labels),
+        chance_scores(test.y),
+        per_view,
+        per_source,
+    )
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -265,21 +286,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(
         f"{len(table)} windows of {recipe.window.window_s:g} s ({recipe.window.n_frames} frames), "
         f"{table.x.shape[1]} '{recipe.feature_set}' features, classes {', '.join(labels)}; "
-        f"evaluation holds out one {data.group} at a time ({len(np.unique(table.group(data.group)))} folds)"
+        f"evaluation holds out one {data.group} at a time "
+        f"({len(np.unique(table.group(data.group)))} folds)"
     )
     progress = not args.no_progress
     results: dict[str, Any] = {"recipe": recipe.to_dict(), "group": data.group}
-    evaluation = grouped_evaluation(table, table, data.group, recipe.train, mirrored, labels, progress)
+    evaluation = grouped_evaluation(
+        table, table, data.group, recipe.train, mirrored, labels, progress
+    )
     results["grouped"] = evaluation.to_dict()
-    rows: list[tuple[str, Any]] = [(f"{recipe.feature_set} ({recipe.train.model})", evaluation.scores)]
+    rows: list[tuple[str, Any]] = [
+        (f"{recipe.feature_set} ({recipe.train.model})", evaluation.scores)
+    ]
     rows += [(f"  of which {src} windows", s) for src, s in evaluation.per_source.items()]
 
     seed_eval = None
     if recipe.feature_set != "seed" and not args.quick:
         seed_recipe = replace(recipe, feature_set="seed")
         seed_table, seed_mirror = tables(data, seed_recipe)
-        seed_eval = grouped_evaluation(seed_table, seed_table, data.group, recipe.train,
-                                       seed_mirror, labels, progress)  # fmt: skip
+        seed_eval = grouped_evaluation(
+            seed_table, seed_table, data.group, recipe.train, seed_mirror, labels, progress
+        )
         results["grouped_seed"] = seed_eval.to_dict()
         rows.append((f"seed ({recipe.train.model})", seed_eval.scores))
     rows += [("majority class", evaluation.majority), ("chance", evaluation.chance)]
@@ -290,17 +317,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         for note in test.notes:
             print(note)
         test_table, _ = tables(test, replace(recipe, mirror=False))
-        video_eval = grouped_evaluation(table, test_table, data.group, recipe.train, mirrored,
-                                        labels, progress)  # fmt: skip
+        video_eval = grouped_evaluation(
+            table, test_table, data.group, recipe.train, mirrored, labels, progress
+        )
         results["test_data"] = {"paths": list(test_paths), **video_eval.to_dict()}
         rows.append((f"{recipe.feature_set} on --test-data", video_eval.scores))
 
     study: list[tuple[str, dict[str, float]]] = []
     if args.repeats > 0 and not args.quick:
-        study.append((recipe.feature_set, study_protocol(table, recipe.train, args.repeats, n_jobs=args.jobs)))
+        study.append(
+            (
+                recipe.feature_set,
+                study_protocol(table, recipe.train, args.repeats, n_jobs=args.jobs),
+            )
+        )
         if seed_eval is not None:
             seed_table, _ = tables(data, replace(recipe, feature_set="seed", mirror=False))
-            study.append(("seed", study_protocol(seed_table, recipe.train, args.repeats, n_jobs=args.jobs)))
+            study.append(
+                ("seed", study_protocol(seed_table, recipe.train, args.repeats, n_jobs=args.jobs))
+            )
         results["study_protocol"] = dict(study)
 
     clusters: list[dict[str, Any]] = []
@@ -338,7 +373,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                 ),
             },
             "versions": library_versions(),
-            "license": LICENSE_NOTE if any(k == "mocap" for k in data.kinds) else "see training data",
+            "license": LICENSE_NOTE
+            if any(k == "mocap" for k in data.kinds)
+            else "see training data",
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     )
@@ -347,8 +384,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     total_s = time.perf_counter() - started
     results["timing_s"] = {"total": total_s, "final_fit": fit_s}
     report_dir = Path(args.report_dir)
-    write_report(report_dir, recipe, data, evaluation, seed_eval, video_eval, rows, study, clusters,
-                 table, results, out)  # fmt: skip
+    write_report(
+        report_dir,
+        recipe,
+        data,
+        evaluation,
+        seed_eval,
+        video_eval,
+        rows,
+        study,
+        clusters,
+        table,
+        results,
+        out,
+    )
     print(report.scores_table(rows))
     if video_eval and video_eval.per_view:
         print(per_view_table(video_eval))
@@ -359,10 +408,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     recipe = Recipe(
-        data=tuple(args.data), kind=args.kind, labels=tuple(args.labels) if args.labels else None,
-        feature_set=model.feature_set, window=model.window, stride_s=args.stride_s,
-        views_deg=tuple(args.views) if args.views else None, image_jitter=0.0,
-    )  # fmt: skip
+        data=tuple(args.data),
+        kind=args.kind,
+        labels=tuple(args.labels) if args.labels else None,
+        feature_set=model.feature_set,
+        window=model.window,
+        stride_s=args.stride_s,
+        views_deg=tuple(args.views) if args.views else None,
+        image_jitter=0.0,
+    )
     data = read_all(recipe.data, recipe, args)
     table = window_table(data.sequences, model.window, model.feature_set, recipe.stride_s)
     known = np.isin(table.y, model.classes)
@@ -378,14 +432,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     proba = model.predict_proba(table.x)
     pred = np.array(model.classes)[proba.argmax(axis=1)]
     scores = score(table.y, pred, model.classes)
-    result = {"model": str(args.model), "data": list(args.data), "notes": notes,
-              **scores.to_dict(), "chance_baseline": chance_scores(table.y)}  # fmt: skip
+    result = {
+        "model": str(args.model),
+        "data": list(args.data),
+        "notes": notes,
+        **scores.to_dict(),
+        "chance_baseline": chance_scores(table.y),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     for note in notes:
         print(note)
-    print(report.scores_table([(Path(args.model).name, scores), ("chance", chance_scores(table.y))]))
+    print(
+        report.scores_table([(Path(args.model).name, scores), ("chance", chance_scores(table.y))])
+    )
     print(report.per_class_table(scores))
     print(report.confusion_table(scores))
     return 0
@@ -396,33 +457,44 @@ def cmd_compare(args: argparse.Namespace) -> int:
     base = recipe_from_args(args)
     train_paths, test_paths = with_renders(base, args)
     base = replace(base, data=train_paths)
-    lines = ["| features | window s | frames | model | balanced acc. | macro-F1 | test-data bal. acc. |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| features | window s | frames | model | balanced acc. | macro-F1 | test-data bal. acc. |",
+        "|---|---|---|---|---|---|---|",
+    ]
     cache: dict[tuple[Any, ...], Data] = {}
     for fs in args.features_grid:
         for window_s in args.window_grid:
             frames = max(2, round(window_s * args.rate))
             for model in args.model_grid:
-                recipe = replace(base, feature_set=fs, window=replace(base.window, window_s=window_s,
-                                 n_frames=frames), train=replace(base.train, model=model))  # fmt: skip
+                recipe = replace(
+                    base,
+                    feature_set=fs,
+                    window=replace(base.window, window_s=window_s, n_frames=frames),
+                    train=replace(base.train, model=model),
+                )
                 key = (recipe.mocap_views(),)
                 if key not in cache:
                     cache[key] = read_all(recipe.data, recipe, args)
                 data = cache[key]
                 table, mirrored = tables(data, recipe)
                 labels = tuple(sorted(np.unique(table.y)))
-                ev = grouped_evaluation(table, table, data.group, recipe.train, mirrored, labels, False)
+                ev = grouped_evaluation(
+                    table, table, data.group, recipe.train, mirrored, labels, False
+                )
                 test_ba = "-"
                 if test_paths:
                     tkey = ("test", recipe.mocap_views())
                     if tkey not in cache:
                         cache[tkey] = read_all(test_paths, recipe, args, jitter_seed=1)
                     test_table, _ = tables(cache[tkey], replace(recipe, mirror=False))
-                    tev = grouped_evaluation(table, test_table, data.group, recipe.train, mirrored,
-                                             labels, False)  # fmt: skip
+                    tev = grouped_evaluation(
+                        table, test_table, data.group, recipe.train, mirrored, labels, False
+                    )
                     test_ba = f"{tev.scores.balanced_accuracy:.3f}"
-                line = (f"| {fs} | {window_s:g} | {frames} | {model} | "
-                        f"{ev.scores.balanced_accuracy:.3f} | {ev.scores.macro_f1:.3f} | {test_ba} |")  # fmt: skip
+                line = (
+                    f"| {fs} | {window_s:g} | {frames} | {model} | "
+                    f"{ev.scores.balanced_accuracy:.3f} | {ev.scores.macro_f1:.3f} | {test_ba} |"
+                )
                 print(line, flush=True)
                 lines.append(line)
     if args.out_md:
@@ -434,9 +506,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def per_view_table(ev: Evaluation) -> str:
-    out = ["| view (deg) | windows | accuracy | balanced accuracy | macro-F1 |", "|---|---|---|---|---|"]
+    out = [
+        "| view (deg) | windows | accuracy | balanced accuracy | macro-F1 |",
+        "|---|---|---|---|---|",
+    ]
     for view, s in ev.per_view.items():
-        out.append(f"| {view} | {s.n} | {s.accuracy:.3f} | {s.balanced_accuracy:.3f} | {s.macro_f1:.3f} |")
+        out.append(
+            f"| {view} | {s.n} | {s.accuracy:.3f} | {s.balanced_accuracy:.3f} | {s.macro_f1:.3f} |"
+        )
     return "\n".join(out)
 
 
@@ -458,14 +535,21 @@ def write_report(
     from sklearn.preprocessing import StandardScaler
 
     directory.mkdir(parents=True, exist_ok=True)
-    report.confusion_png(evaluation.scores, directory / "confusion.png",
-                         f"{recipe.feature_set}, leave-one-{data.group}-out")  # fmt: skip
+    report.confusion_png(
+        evaluation.scores,
+        directory / "confusion.png",
+        f"{recipe.feature_set}, leave-one-{data.group}-out",
+    )
     if seed_eval is not None:
-        report.confusion_png(seed_eval.scores, directory / "confusion_seed.png",
-                             f"seed, leave-one-{data.group}-out")  # fmt: skip
+        report.confusion_png(
+            seed_eval.scores, directory / "confusion_seed.png", f"seed, leave-one-{data.group}-out"
+        )
     if video_eval is not None:
-        report.confusion_png(video_eval.scores, directory / "confusion_test_data.png",
-                             f"{recipe.feature_set}, --test-data")  # fmt: skip
+        report.confusion_png(
+            video_eval.scores,
+            directory / "confusion_test_data.png",
+            f"{recipe.feature_set}, --test-data",
+        )
     keep = clustering.subsample(len(table), table.y, 1500, recipe.train.seed)
     x_std = StandardScaler().fit_transform(table.x[keep])
     report.dendrogram_png(x_std, list(table.y[keep]), directory / "dendrogram.png")
@@ -484,7 +568,8 @@ def write_report(
         f"- {len(table)} windows: "
         + ", ".join(f"{lab} {int((table.y == lab).sum())}" for lab in sorted(set(table.y))),
         "",
-        f"## Grouped evaluation (leave-one-{data.group}-out: windows of one {data.group} never on both sides)",
+        f"## Grouped evaluation (leave-one-{data.group}-out: "
+        f"windows of one {data.group} never on both sides)",
         "",
         report.scores_table(rows),
         "",
@@ -501,27 +586,61 @@ def write_report(
         "",
     ]
     if seed_eval is not None:
-        md += ["### Per class (seed, the study's features)", "", report.per_class_table(seed_eval.scores), "",
-               "![confusion seed](confusion_seed.png)", ""]  # fmt: skip
+        md += [
+            "### Per class (seed, the study's features)",
+            "",
+            report.per_class_table(seed_eval.scores),
+            "",
+            "![confusion seed](confusion_seed.png)",
+            "",
+        ]
     if video_eval is not None:
-        md += [f"## --test-data (the video path), same leave-one-{data.group}-out folds", "",
-               report.scores_table([(recipe.feature_set, video_eval.scores),
-                                    ("majority class", video_eval.majority), ("chance", video_eval.chance)]),
-               "", report.per_class_table(video_eval.scores), ""]  # fmt: skip
+        md += [
+            f"## --test-data (the video path), same leave-one-{data.group}-out folds",
+            "",
+            report.scores_table(
+                [
+                    (recipe.feature_set, video_eval.scores),
+                    ("majority class", video_eval.majority),
+                    ("chance", video_eval.chance),
+                ]
+            ),
+            "",
+            report.per_class_table(video_eval.scores),
+            "",
+        ]
         if video_eval.per_view:
             md += [per_view_table(video_eval), ""]
         md += ["![confusion test data](confusion_test_data.png)", ""]
     if study:
-        md += ["## The study's protocol (repeated stratified splits over windows; groups ignored, "
-               "so overlapping windows of one clip leak into the test set and the figures are optimistic)",
-               "", report.study_table(study), ""]  # fmt: skip
+        md += [
+            "## The study's protocol (repeated stratified splits over windows; groups ignored, "
+            "so overlapping windows of one clip leak into the test set "
+            "and the figures are optimistic)",
+            "",
+            report.study_table(study),
+            "",
+        ]
     if clusters:
-        md += [f"## Clustering (agglomerative, standardised '{recipe.feature_set}' features, "
-               f"{results['clustering']['windows']} windows stratified by label)", "",
-               report.cluster_table(clusters), "", "![dendrogram](dendrogram.png)", ""]  # fmt: skip
-    md += ["## PCA of the windows", "", "![pca](pca.png)", "",
-           f"Total time {results['timing_s']['total']:.1f} s (final fit {results['timing_s']['final_fit']:.1f} s) "
-           f"on {platform.machine()} with {os.cpu_count()} CPUs.", ""]  # fmt: skip
+        md += [
+            f"## Clustering (agglomerative, standardised '{recipe.feature_set}' features, "
+            f"{results['clustering']['windows']} windows stratified by label)",
+            "",
+            report.cluster_table(clusters),
+            "",
+            "![dendrogram](dendrogram.png)",
+            "",
+        ]
+    md += [
+        "## PCA of the windows",
+        "",
+        "![pca](pca.png)",
+        "",
+        f"Total time {results['timing_s']['total']:.1f} s "
+        f"(final fit {results['timing_s']['final_fit']:.1f} s) "
+        f"on {platform.machine()} with {os.cpu_count()} CPUs.",
+        "",
+    ]
     if any(k == "mocap" for k in data.kinds):
         md += ["## Licence", "", LICENSE_NOTE, ""]
     write_text_atomic(directory / "report.md", "\n".join(md))
@@ -563,74 +682,143 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
 
 
 def _data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
-    p.add_argument("--data", action="append", required=required, metavar="DIR",
-                   help="dataset folder (repeatable): Bandai-Namco-layout motion capture, EiLA layout "
-                        "(annotations/annotations.csv + videos/) or videos/<label>/*.mp4. "
-                        f"Default: {SHARED_MOCAP}")  # fmt: skip
+    p.add_argument(
+        "--data",
+        action="append",
+        required=required,
+        metavar="DIR",
+        help="dataset folder (repeatable): Bandai-Namco-layout motion capture, EiLA layout "
+        "(annotations/annotations.csv + videos/) or videos/<label>/*.mp4. "
+        f"Default: {SHARED_MOCAP}",
+    )
     p.add_argument("--kind", default="auto", choices=["auto", *KINDS], help="dataset kind")
-    p.add_argument("--labels", nargs="+", metavar="LABEL",
-                   help="labels to use (mocap style names or emotions); default: happy sad angry normal "
-                        "for mocap, all for videos")  # fmt: skip
-    p.add_argument("--views", nargs="+", type=float, metavar="DEG",
-                   help="virtual camera yaws for motion capture (degrees; default 0 for 3D features, "
-                        "-90 -60 -35 0 35 60 90 for image features)")  # fmt: skip
+    p.add_argument(
+        "--labels",
+        nargs="+",
+        metavar="LABEL",
+        help="labels to use (mocap style names or emotions); default: happy sad angry normal "
+        "for mocap, all for videos",
+    )
+    p.add_argument(
+        "--views",
+        nargs="+",
+        type=float,
+        metavar="DEG",
+        help="virtual camera yaws for motion capture (degrees; default 0 for 3D features, "
+        "-90 -60 -35 0 35 60 90 for image features)",
+    )
     p.add_argument("--stride-s", type=float, default=0.2, help="seconds between window ends")
-    p.add_argument("--jobs", type=int, default=1, help="parallel jobs (pose extraction, study protocol)")
+    p.add_argument(
+        "--jobs", type=int, default=1, help="parallel jobs (pose extraction, study protocol)"
+    )
     p.add_argument("--cache-dir", help="keypoint cache folder (default .cache/keypoints)")
-    p.add_argument("--pose-model", help="PoseLandmarker .task for video datasets (default: built-in)")
+    p.add_argument(
+        "--pose-model", help="PoseLandmarker .task for video datasets (default: built-in)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _recipe_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--features", default=DEFAULT_FEATURE_SET, choices=sorted(FEATURE_SETS), help="feature set")
+    p.add_argument(
+        "--features", default=DEFAULT_FEATURE_SET, choices=sorted(FEATURE_SETS), help="feature set"
+    )
     p.add_argument("--window-s", type=float, default=1.0, help="movement window, seconds")
     p.add_argument("--frames", type=int, default=10, help="frames per window after resampling (T)")
-    p.add_argument("--model", default="et", choices=sorted(MODEL_FACTORIES),
-                   help="classifier: et (extra trees), rf (random forest), svm, mlp")  # fmt: skip
-    p.add_argument("--balance", default="weights", choices=BALANCING,
-                   help="class balancing on training folds: sample weights (classes and clips equal), "
-                        "SMOTE, undersampling (the study's), or none")  # fmt: skip
-    p.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=True,
-                   help="add left-right mirrored copies to training folds")  # fmt: skip
-    p.add_argument("--image-jitter", type=float, default=0.02,
-                   help="per-frame noise on projected mocap joints, fraction of body height")  # fmt: skip
-    p.add_argument("--world-jitter", type=float, default=0.0, help="per-frame noise on mocap joints, metres")
-    p.add_argument("--group", help="group key held out by the evaluation (default: content for mocap and "
-                                   "rendered videos, video for EiLA/folders)")  # fmt: skip
+    p.add_argument(
+        "--model",
+        default="et",
+        choices=sorted(MODEL_FACTORIES),
+        help="classifier: et (extra trees), rf (random forest), svm, mlp",
+    )
+    p.add_argument(
+        "--balance",
+        default="weights",
+        choices=BALANCING,
+        help="class balancing on training folds: sample weights (classes and clips equal), "
+        "SMOTE, undersampling (the study's), or none",
+    )
+    p.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add left-right mirrored copies to training folds",
+    )
+    p.add_argument(
+        "--image-jitter",
+        type=float,
+        default=0.02,
+        help="per-frame noise on projected mocap joints, fraction of body height",
+    )
+    p.add_argument(
+        "--world-jitter", type=float, default=0.0, help="per-frame noise on mocap joints, metres"
+    )
+    p.add_argument(
+        "--group",
+        help="group key held out by the evaluation (default: content for mocap and "
+        "rendered videos, video for EiLA/folders)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--test-data", action="append", metavar="DIR",
-                   help="also evaluate on this dataset with the same held-out groups (default: the "
-                        "rendered motion capture, i.e. the video path)")  # fmt: skip
-    p.add_argument("--render-views", nargs="+", type=float, default=list(RENDER_VIEWS), metavar="DEG",
-                   help="render motion-capture clips as video at these camera yaws and train and "
-                        "evaluate on PoseLandmarker's output of them too (the video path)")  # fmt: skip
-    p.add_argument("--no-render", action="store_true",
-                   help="train on motion-capture skeletons only (no rendering, no video path)")
-    p.add_argument("--render-dir", default=str(ROOT / ".cache" / "rendered"),
-                   help="where rendered videos are kept (one folder per mocap dataset)")
+    p.add_argument(
+        "--test-data",
+        action="append",
+        metavar="DIR",
+        help="also evaluate on this dataset with the same held-out groups (default: the "
+        "rendered motion capture, i.e. the video path)",
+    )
+    p.add_argument(
+        "--render-views",
+        nargs="+",
+        type=float,
+        default=list(RENDER_VIEWS),
+        metavar="DEG",
+        help="render motion-capture clips as video at these camera yaws and train and "
+        "evaluate on PoseLandmarker's output of them too (the video path)",
+    )
+    p.add_argument(
+        "--no-render",
+        action="store_true",
+        help="train on motion-capture skeletons only (no rendering, no video path)",
+    )
+    p.add_argument(
+        "--render-dir",
+        default=str(ROOT / ".cache" / "rendered"),
+        help="where rendered videos are kept (one folder per mocap dataset)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
-        prog="train.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="train.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=__doc__.split("\n\n", 1)[0],
         epilog="examples:\n"
-               "  python train.py                                  # ships models/emotion.joblib\n"
-               "  python train.py train --data my_videos --labels Happy Sad Neutral --out my.joblib\n"
-               "  python train.py evaluate models/emotion.joblib --data my_videos --json\n"
-               "  python train.py compare --features-grid motion image --window-grid 1 1.5\n",
-    )  # fmt: skip
+        "  python train.py                                  # ships models/emotion.joblib\n"
+        "  python train.py train --data my_videos --labels Happy Sad Neutral --out my.joblib\n"
+        "  python train.py evaluate models/emotion.joblib --data my_videos --json\n"
+        "  python train.py compare --features-grid motion image --window-grid 1 1.5\n",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,compare}")
-    train = sub.add_parser("train", formatter_class=fmt, help="train, evaluate and save a model (default)")
+    train = sub.add_parser(
+        "train", formatter_class=fmt, help="train, evaluate and save a model (default)"
+    )
     _data_args(train)
     _recipe_args(train)
-    train.add_argument("--out", default=str(DEFAULT_MODEL), help="model file to write (+ .card.json)")
+    train.add_argument(
+        "--out", default=str(DEFAULT_MODEL), help="model file to write (+ .card.json)"
+    )
     train.add_argument("--report-dir", default=str(DEFAULT_REPORT_DIR), help="report folder")
-    train.add_argument("--repeats", type=int, default=100, help="splits of the study's protocol (0: skip)")
-    train.add_argument("--cluster-samples", type=int, default=3000, help="windows used for clustering")
-    train.add_argument("--quick", action="store_true",
-                       help="grouped evaluation and model only (no seed comparison, study protocol, clustering)")  # fmt: skip
+    train.add_argument(
+        "--repeats", type=int, default=100, help="splits of the study's protocol (0: skip)"
+    )
+    train.add_argument(
+        "--cluster-samples", type=int, default=3000, help="windows used for clustering"
+    )
+    train.add_argument(
+        "--quick",
+        action="store_true",
+        help="grouped evaluation and model only (no seed comparison, study protocol, clustering)",
+    )
     train.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("evaluate", formatter_class=fmt, help="score a model file on a dataset")
@@ -642,9 +830,18 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", formatter_class=fmt, help="grouped CV over a grid of settings")
     _data_args(cmp_)
     _recipe_args(cmp_)
-    cmp_.add_argument("--features-grid", nargs="+", default=["motion", "image", "seed"], choices=sorted(FEATURE_SETS))
-    cmp_.add_argument("--window-grid", nargs="+", type=float, default=[1.0, 1.5, 2.0], help="window lengths, s")
-    cmp_.add_argument("--rate", type=float, default=10.0, help="resampled frames per second (T = window_s * rate)")
+    cmp_.add_argument(
+        "--features-grid",
+        nargs="+",
+        default=["motion", "image", "seed"],
+        choices=sorted(FEATURE_SETS),
+    )
+    cmp_.add_argument(
+        "--window-grid", nargs="+", type=float, default=[1.0, 1.5, 2.0], help="window lengths, s"
+    )
+    cmp_.add_argument(
+        "--rate", type=float, default=10.0, help="resampled frames per second (T = window_s * rate)"
+    )
     cmp_.add_argument("--model-grid", nargs="+", default=["et"], choices=sorted(MODEL_FACTORIES))
     cmp_.add_argument("--out-md", help="also write the table to this Markdown file")
     cmp_.set_defaults(func=cmd_compare)

@@ -143,7 +143,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, (paths, quick, repeats, render) in cases.items():
             runs = []
             for k in range(repeats):
-                cmd = train_command(paths, Path(tmp) / f"{name.replace(', ', '-')}-{k}", quick, render)
+                cmd = train_command(
+                    paths, Path(tmp) / f"{name.replace(', ', '-')}-{k}", quick, render
+                )
                 runs.append(run_once(cmd, args.timeout))
                 print(
                     f"{name} run {k + 1}/{repeats}: {runs[-1]['seconds']:.1f} s",

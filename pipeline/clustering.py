@@ -71,8 +71,12 @@ def cluster_scores(
                 {
                     "linkage": linkage,
                     "clusters": k,
-                    "silhouette": float(silhouette_score(x, assigned)) if found > 1 else float("nan"),
-                    "davies_bouldin": float(davies_bouldin_score(x, assigned)) if found > 1 else float("nan"),
+                    "silhouette": float(silhouette_score(x, assigned))
+                    if found > 1
+                    else float("nan"),
+                    "davies_bouldin": float(davies_bouldin_score(x, assigned))
+                    if found > 1
+                    else float("nan"),
                     "adjusted_rand": float(adjusted_rand_score(labels, assigned)),
                 }
             )

@@ -116,9 +116,7 @@ class TrainSettings:
     seed: int = 0
 
 
-def fit_table(
-    table: WindowTable, settings: TrainSettings, extra: WindowTable | None = None
-) -> Any:
+def fit_table(table: WindowTable, settings: TrainSettings, extra: WindowTable | None = None) -> Any:
     """Fit a fresh pipeline on `table` (plus `extra` rows, e.g. mirrored copies)."""
     data = table if extra is None or not len(extra) else WindowTable.concat([table, extra])
     pipeline = make_classifier(settings.model, settings.balance, settings.seed)
@@ -212,8 +210,16 @@ def score(y_true: StrArr, y_pred: StrArr, labels: Iterable[str] | None = None) -
         ),
         macro_f1=float(f1_score(y_true, y_pred, average="macro", **kw)),
         weighted_f1=float(f1_score(y_true, y_pred, average="weighted", **kw)),
-        precision=dict(zip(present, map(float, precision_score(y_true, y_pred, average=None, **kw)))),
-        recall=dict(zip(present, map(float, recall_score(y_true, y_pred, average=None, **kw)))),
+        precision=dict(
+            zip(
+                present,
+                map(float, precision_score(y_true, y_pred, average=None, **kw)),
+                strict=True,
+            )
+        ),
+        recall=dict(
+            zip(present, map(float, recall_score(y_true, y_pred, average=None, **kw)), strict=True)
+        ),
         confusion=confusion_matrix(y_true, y_pred, labels=list(labels)).tolist(),
         n=int(len(y_true)),
     )
@@ -242,7 +248,9 @@ def study_protocol(
     from joblib import Parallel, delayed
     from sklearn.model_selection import StratifiedShuffleSplit
 
-    splitter = StratifiedShuffleSplit(n_splits=repeats, test_size=test_size, random_state=settings.seed)
+    splitter = StratifiedShuffleSplit(
+        n_splits=repeats, test_size=test_size, random_state=settings.seed
+    )
 
     def one(tr: npt.NDArray[np.intp], te: npt.NDArray[np.intp]) -> tuple[float, float]:
         from sklearn.metrics import accuracy_score, f1_score
@@ -254,7 +262,9 @@ def study_protocol(
             float(f1_score(table.y[te], pred, average="weighted")),
         )
 
-    results = Parallel(n_jobs=n_jobs)(delayed(one)(tr, te) for tr, te in splitter.split(table.x, table.y))
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(one)(tr, te) for tr, te in splitter.split(table.x, table.y)
+    )
     acc, f1 = np.array(results).T
     return {
         "repeats": repeats,

@@ -23,7 +23,8 @@ Feature sets:
 from __future__ import annotations
 
 import functools
-from typing import Callable, Final
+from collections.abc import Callable
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -106,9 +107,16 @@ def _bone_matrix() -> FloatArr:
 
 _BONE_MATRIX: Final = _bone_matrix()
 # (J + 2, B): standard-body points (joints, mid-hip = origin, mid-shoulder) from scaled bones
-_BODY_MATRIX: Final = np.concatenate(
-    [_ANCESTORS, np.zeros((1, len(_BONES)), np.float32), np.eye(len(_BONES), dtype=np.float32)[[_TORSO_BONE]]]
-) * _LENGTH
+_BODY_MATRIX: Final = (
+    np.concatenate(
+        [
+            _ANCESTORS,
+            np.zeros((1, len(_BONES)), np.float32),
+            np.eye(len(_BONES), dtype=np.float32)[[_TORSO_BONE]],
+        ]
+    )
+    * _LENGTH
+)
 
 
 def _bones(points: FloatArr) -> FloatArr:
@@ -162,9 +170,7 @@ def _stats(x: FloatArr) -> FloatArr:
     mean = np.add.reduce(x, axis=0) / n
     centred = x - mean
     std = np.sqrt(np.add.reduce(centred * centred, axis=0) / n)
-    return np.concatenate(
-        [mean, std, np.minimum.reduce(x, axis=0), np.maximum.reduce(x, axis=0)]
-    )
+    return np.concatenate([mean, std, np.minimum.reduce(x, axis=0), np.maximum.reduce(x, axis=0)])
 
 
 def _kinematic_features(
@@ -196,7 +202,9 @@ def _kinematic_features(
     path = body[:, _PATH_JOINTS].reshape(n_frames, -1)  # (T, 5 * D)
     path = path - np.add.reduce(path, axis=0) / n_frames  # exact zero DC in float32 too
     cos_k, sin_k = _dft(n_frames)
-    power = ((cos_k @ path) ** 2 + (sin_k @ path) ** 2).reshape(-1, len(_PATH_JOINTS), path.shape[1] // len(_PATH_JOINTS))
+    power = ((cos_k @ path) ** 2 + (sin_k @ path) ** 2).reshape(
+        -1, len(_PATH_JOINTS), path.shape[1] // len(_PATH_JOINTS)
+    )
     power = np.add.reduce(power, axis=-1)  # (T // 2, 5): frequencies 1 .. T // 2 cycles
     fs = (n_frames - 1) / max(float(t_s[-1] - t_s[0]), 1e-3)
     freqs = (np.arange(1, power.shape[0] + 1, dtype=np.float32) * (fs / n_frames))[:, None]
@@ -212,7 +220,9 @@ def _kinematic_features(
 def _seed(window: Window) -> dict[str, FloatArr]:
     """The study's vector: (T, 21) upper-body joint distances in metres, flattened."""
     p = window.world[:, _SEED_JOINTS]
-    return {"distances": np.linalg.norm(p[:, _SEED_PAIRS[0]] - p[:, _SEED_PAIRS[1]], axis=-1).ravel()}
+    return {
+        "distances": np.linalg.norm(p[:, _SEED_PAIRS[0]] - p[:, _SEED_PAIRS[1]], axis=-1).ravel()
+    }
 
 
 def _motion(window: Window) -> dict[str, FloatArr]:
@@ -271,3 +281,37 @@ def vectorize(window: Window, feature_set: str = DEFAULT_FEATURE_SET) -> FloatAr
             f"window gives non-finite {feature_set!r} features; build windows with make_window"
         )
     return vector
+
+
+def feature_count(feature_set: str, n_frames: int) -> int:
+    """Length of `vectorize`'s vector for windows of `n_frames` frames (model files record
+    it; a mismatch means the model was made by other feature code)."""
+    return int(vectorize(_standing_window(n_frames), feature_set).shape[0])
+
+
+def _standing_window(n_frames: int) -> Window:
+    """The standard body standing still, facing +z (a valid window of any length)."""
+    down, up, left = (0.0, -1.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0)
+    right = (-1.0, 0.0, 0.0)
+    units = np.array(
+        [
+            left,
+            right,
+            down,
+            down,
+            down,
+            down,
+            up,
+            left,
+            right,
+            down,
+            down,
+            down,
+            down,
+            (0.0, 0.8, 0.6),
+        ],
+        np.float32,
+    )
+    joints = _ANCESTORS @ (units * _LENGTH[:, None])
+    world = np.repeat(joints[None], n_frames, axis=0)
+    return Window(world, world[..., :2].copy(), np.linspace(0.0, 1.0, n_frames), 1.0)

@@ -15,16 +15,17 @@ import json
 import pickle
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Final
+from typing import Any, Final
 
 import joblib
 import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
-from pipeline.features import FEATURE_VERSIONS
+from pipeline.features import FEATURE_VERSIONS, feature_count
 from pipeline.forest import FlatForest
 from pipeline.io import atomic_path, write_text_atomic
 from pipeline.window import WindowSpec
@@ -68,9 +69,7 @@ def _et(seed: int) -> Any:
 def _mlp(seed: int) -> Any:
     from sklearn.neural_network import MLPClassifier
 
-    return MLPClassifier(
-        hidden_layer_sizes=(64,), alpha=1.0, max_iter=2000, random_state=seed
-    )
+    return MLPClassifier(hidden_layer_sizes=(64,), alpha=1.0, max_iter=2000, random_state=seed)
 
 
 MODEL_FACTORIES: Final[dict[str, Callable[[int], Any]]] = {
@@ -288,13 +287,24 @@ def load_model(path: str | Path, *, require_card: bool = True) -> EmotionModel:
             + "; retrain the model with this version of train.py"
         )
     if tuple(payload["joints"]) != skeleton.JOINTS:
-        raise ModelError(f"{path} uses joints {payload['joints']}, expected {list(skeleton.JOINTS)}")
+        raise ModelError(
+            f"{path} uses joints {payload['joints']}, expected {list(skeleton.JOINTS)}"
+        )
+    window = WindowSpec.from_dict(payload["window"])
+    n = feature_count(feature_set, window.n_frames)
+    if n != int(payload["n_features"]):
+        raise ModelError(
+            f"{path} expects {payload['n_features']} features, but feature set "
+            f"{feature_set!r} gives {n} here; retrain it with this version of train.py"
+        )
+    if not payload["classes"]:
+        raise ModelError(f"{path} has no classes")
     return EmotionModel(
         pipeline=payload["pipeline"],
         classes=tuple(payload["classes"]),
         feature_set=feature_set,
         feature_version=payload["feature_version"],
-        window=WindowSpec.from_dict(payload["window"]),
+        window=window,
         n_features=int(payload["n_features"]),
         joints=tuple(payload["joints"]),
         metadata=dict(payload.get("metadata", {})),

@@ -189,7 +189,9 @@ class PoseEstimator:
         self._landmarker: Any = vision.PoseLandmarker.create_from_options(options)
         self._last_ms = -1
 
-    def detect_all(self, image_rgb: npt.NDArray[np.uint8], timestamp_ms: int | None = None) -> list[PoseFrame]:
+    def detect_all(
+        self, image_rgb: npt.NDArray[np.uint8], timestamp_ms: int | None = None
+    ) -> list[PoseFrame]:
         """Every person found in one RGB image.
 
         Args:
@@ -219,7 +221,9 @@ class PoseEstimator:
             result = self._landmarker.detect(image)
         return [
             _to_frame(image_lms, world_lms, (width, height))
-            for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks)
+            for image_lms, world_lms in zip(
+                result.pose_landmarks, result.pose_world_landmarks, strict=True
+            )
         ]
 
     def detect(

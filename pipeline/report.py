@@ -110,7 +110,7 @@ def per_class_table(scores: Scores) -> str:
 def confusion_table(scores: Scores) -> str:
     head = "| true \\ predicted | " + " | ".join(scores.labels) + " |"
     out = [head, "|---" * (len(scores.labels) + 1) + "|"]
-    for lab, row in zip(scores.labels, scores.confusion):
+    for lab, row in zip(scores.labels, scores.confusion, strict=True):
         out.append(f"| {lab} | " + " | ".join(str(v) for v in row) + " |")
     return "\n".join(out)
 

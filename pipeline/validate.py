@@ -28,7 +28,7 @@ def check_array(
         raise TypeError(f"`{name}` must be a numpy array, got {type(value).__name__}")
     expected = "(" + ", ".join("_" if s is None else str(s) for s in shape) + ")"
     if value.ndim != len(shape) or any(
-        s is not None and s != v for s, v in zip(shape, value.shape)
+        s is not None and s != v for s, v in zip(shape, value.shape, strict=True)
     ):
         raise ValueError(f"`{name}` must have shape {expected}, got {value.shape}")
     if value.dtype.kind not in kind:

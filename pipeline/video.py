@@ -48,7 +48,7 @@ class VideoInfo:
             cap.release()
 
     @classmethod
-    def _from_capture(cls, cap: "cv2.VideoCapture") -> VideoInfo:  # noqa: F821
+    def _from_capture(cls, cap: cv2.VideoCapture) -> VideoInfo:  # noqa: F821
         import cv2
 
         fps = cap.get(cv2.CAP_PROP_FPS)
@@ -92,7 +92,7 @@ def resize_to(image: npt.NDArray[np.uint8], size_wh: tuple[int, int]) -> npt.NDA
     return cv2.resize(image, size_wh, interpolation=cv2.INTER_AREA)
 
 
-def open_capture(path: str | Path) -> "cv2.VideoCapture":  # noqa: F821
+def open_capture(path: str | Path) -> cv2.VideoCapture:  # noqa: F821
     """Open a video file, or raise FileNotFoundError / VideoError with a hint."""
     import cv2
 
@@ -102,7 +102,9 @@ def open_capture(path: str | Path) -> "cv2.VideoCapture":  # noqa: F821
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()
-        raise VideoError(f"cannot open video {path}: not a video file or corrupt; try re-encoding it")
+        raise VideoError(
+            f"cannot open video {path}: not a video file or corrupt; try re-encoding it"
+        )
     return cap
 
 

@@ -144,7 +144,10 @@ def make_window(
 
 
 def _resample_filled(
-    points: FloatArr, valid: npt.NDArray[np.bool_], t: npt.NDArray[np.float64], targets: npt.NDArray[np.float64]
+    points: FloatArr,
+    valid: npt.NDArray[np.bool_],
+    t: npt.NDArray[np.float64],
+    targets: npt.NDArray[np.float64],
 ) -> FloatArr:
     """Linear interpolation at `targets` of each joint between its nearest valid samples.
 

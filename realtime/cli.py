@@ -381,7 +381,6 @@ def run(config: RealtimeConfig) -> int:
         RecordSink,
         Screen,
         Sink,
-        check_model_features,
         quiet_stderr,
         run_loop,
         single_threaded_numerics,
@@ -393,7 +392,6 @@ def run(config: RealtimeConfig) -> int:
 
     quiet_opencv()
     model = load_model(config.model_path)
-    check_model_features(model, str(config.model_path))
     if config.pose_model is not None:
         check_pose_model(config.pose_model)
     no_display = None if config.headless else display_problem()

@@ -30,9 +30,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from pipeline import skeleton
 from pipeline.features import vectorize
-from pipeline.models import EmotionModel, ModelError
+from pipeline.models import EmotionModel
 from pipeline.pose import PoseFrame
 from pipeline.window import SkeletonBuffer, Window
 from realtime.capture import Clock, Frame, FrameSource
@@ -216,52 +215,6 @@ class Analyzer:
             progress=progress,
             times=times,
         )
-
-
-def standing_window(spec_n_frames: int, window_s: float) -> Window:
-    """A synthetic window of a person standing and swaying (for checking feature counts)."""
-    base = np.array(
-        [
-            (0.0, 1.60, 0.10),
-            (0.18, 1.45, 0.0),
-            (-0.18, 1.45, 0.0),
-            (0.22, 1.15, 0.0),
-            (-0.22, 1.15, 0.0),
-            (0.24, 0.88, 0.05),
-            (-0.24, 0.88, 0.05),
-            (0.10, 0.95, 0.0),
-            (-0.10, 0.95, 0.0),
-            (0.11, 0.52, 0.02),
-            (-0.11, 0.52, 0.02),
-            (0.12, 0.08, 0.0),
-            (-0.12, 0.08, 0.0),
-        ],
-        np.float32,
-    )
-    t = np.linspace(0.0, window_s, spec_n_frames)
-    sway = (0.05 * np.sin(2 * np.pi * t))[:, None, None].astype(np.float32)
-    world = base[None] + sway * np.array([1.0, 0.2, 0.5], np.float32)
-    image = world[..., :2] / 1.8
-    return Window(
-        world=skeleton.canonical_world(world),
-        image=skeleton.canonical_image(image),
-        t_s=t,
-        coverage=1.0,
-    )
-
-
-def check_model_features(model: EmotionModel, name: str = "model") -> None:
-    """Raise ModelError unless this code's `vectorize` gives the model's feature count."""
-    n = vectorize(
-        standing_window(model.window.n_frames, model.window.window_s), model.feature_set
-    ).shape[0]
-    if n != model.n_features:
-        raise ModelError(
-            f"{name} expects {model.n_features} features, but feature set "
-            f"{model.feature_set!r} gives {n} here; retrain it with this version of train.py"
-        )
-    if not model.classes:
-        raise ModelError(f"{name} has no classes")
 
 
 class Screen:

@@ -580,11 +580,22 @@ def test_mocap_data_is_also_rendered_for_the_video_path(tmp_path, monkeypatch) -
     only) and added to the training and test data; explicit --test-data wins."""
     import pipeline.render as render
 
-    mocap = write_mocap_folder(tmp_path / "mocap", contents=("walk", "bow"), styles=("happy", "sad"))
+    mocap = write_mocap_folder(
+        tmp_path / "mocap", contents=("walk", "bow"), styles=("happy", "sad")
+    )
     rendered: list[render.RenderJob] = []
     monkeypatch.setattr(render, "render_jobs", lambda jobs, **kw: rendered.extend(jobs) or 0)
     args = train.build_parser().parse_args(
-        ["train", "--data", str(mocap), "--render-views", "0", "90", "--render-dir", str(tmp_path / "r")]
+        [
+            "train",
+            "--data",
+            str(mocap),
+            "--render-views",
+            "0",
+            "90",
+            "--render-dir",
+            str(tmp_path / "r"),
+        ]
     )
     recipe = train.recipe_from_args(args)
     train_paths, test_paths = train.with_renders(recipe, args)
@@ -596,7 +607,15 @@ def test_mocap_data_is_also_rendered_for_the_video_path(tmp_path, monkeypatch) -
     assert all(j.video.is_relative_to(out / "videos") for j in rendered)
 
     args = train.build_parser().parse_args(
-        ["train", "--data", str(mocap), "--test-data", str(tmp_path), "--render-dir", str(tmp_path / "r")]
+        [
+            "train",
+            "--data",
+            str(mocap),
+            "--test-data",
+            str(tmp_path),
+            "--render-dir",
+            str(tmp_path / "r"),
+        ]
     )
     assert train.with_renders(train.recipe_from_args(args), args)[1] == (str(tmp_path),)
     args = train.build_parser().parse_args(["train", "--data", str(mocap), "--no-render"])

@@ -145,4 +145,3 @@ def clip_sequences(clip: Clip, options: MocapOptions, rng: np.random.Generator) 
             )
         )
     return out
-

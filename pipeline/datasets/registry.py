@@ -15,7 +15,7 @@ DEFAULT_GROUP = {"mocap": "content", "eila": "video", "folders": "video"}
 
 
 def detect_kind(path: str | Path) -> str:
-    """"mocap" (Bandai-Namco layout), "eila" (annotations/annotations.csv) or "folders".
+    """ "mocap" (Bandai-Namco layout), "eila" (annotations/annotations.csv) or "folders".
 
     Raises:
         FileNotFoundError: `path` does not exist.

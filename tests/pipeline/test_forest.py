@@ -23,7 +23,9 @@ def _data(n: int, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     "forest",
     [
         RandomForestClassifier(n_estimators=40, random_state=0),
-        ExtraTreesClassifier(n_estimators=40, min_samples_leaf=3, max_features="sqrt", random_state=1),
+        ExtraTreesClassifier(
+            n_estimators=40, min_samples_leaf=3, max_features="sqrt", random_state=1
+        ),
         RandomForestClassifier(n_estimators=5, max_depth=3, random_state=2),
     ],
 )

@@ -12,21 +12,21 @@ import numpy as np
 import pytest
 
 from pipeline import models
-from pipeline.features import FEATURE_VERSIONS
+from pipeline.features import FEATURE_VERSIONS, feature_count
 from pipeline.models import (
     BALANCING,
     MODEL_FACTORIES,
     EmotionModel,
     ModelError,
     card_path,
-    load_model,
     fit_classifier,
+    load_model,
     make_classifier,
     save_model,
 )
 from pipeline.window import WindowSpec
 
-N_FEATURES = 6
+N_FEATURES = feature_count("motion", 24)  # what the models' feature set really gives
 CLASSES = ("Sad", "Happy", "Neutral")  # deliberately not in sorted order
 
 
@@ -105,7 +105,7 @@ def test_predict_proba_shapes(fitted: EmotionModel) -> None:
     x, _ = _data(seed=3, n=6)
     assert fitted.predict_proba(x[0]).shape == (1, 3)
     np.testing.assert_allclose(fitted.predict_proba(x).sum(1), 1.0)
-    with pytest.raises(ValueError, match="expected 6 features, got 5"):
+    with pytest.raises(ValueError, match=f"expected {N_FEATURES} features, got 5"):
         fitted.predict_proba(x[:, :5])
 
 
@@ -218,6 +218,18 @@ def test_an_unknown_feature_set(tmp_path: Path, fitted: EmotionModel) -> None:
         load_model(path)
 
 
+def test_another_feature_count(tmp_path: Path) -> None:
+    """A model whose vectors are not what this code's vectorize gives is refused."""
+    x, y = _data()
+    pipeline = make_classifier("rf", "none", seed=0).fit(x[:, :6], y)
+    path = tmp_path / "short.joblib"
+    save_model(EmotionModel(pipeline, CLASSES, "motion", WindowSpec(), 6), path)
+    with pytest.raises(
+        ModelError, match=rf"expects 6 features, but feature set 'motion' gives {N_FEATURES} here"
+    ):
+        load_model(path)
+
+
 def test_another_joint_set(tmp_path: Path, fitted: EmotionModel) -> None:
     path = tmp_path / "joints.joblib"
     save_model(EmotionModel(fitted.pipeline, CLASSES, "motion", fitted.window, N_FEATURES,
@@ -269,7 +281,11 @@ def test_make_classifier_is_reproducible() -> None:
 @pytest.mark.parametrize(
     ("name", "balance", "match"),
     [
-        ("xgboost", "weights", r"`model` must be one of \['et', 'mlp', 'rf', 'svm'\], got 'xgboost'"),
+        (
+            "xgboost",
+            "weights",
+            r"`model` must be one of \['et', 'mlp', 'rf', 'svm'\], got 'xgboost'",
+        ),
         (
             "svm",
             "oversample",

@@ -144,7 +144,7 @@ def test_prefetch_gives_the_same_frames(small_mp4: Path) -> None:
     plain = list(iter_frames(small_mp4))
     ahead = list(iter_frames(small_mp4, prefetch=3))
     assert [f.index for f in ahead] == [f.index for f in plain]
-    for a, b in zip(ahead, plain):
+    for a, b in zip(ahead, plain, strict=True):
         assert a.t_s == b.t_s
         np.testing.assert_array_equal(a.image, b.image)
 

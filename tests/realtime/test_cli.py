@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.models import load_model, save_model
+from pipeline.models import save_model
 from realtime.cli import RealtimeConfig, build_parser, display_available, display_problem, main
 
 
@@ -196,7 +196,6 @@ def test_model_with_another_feature_set(capsys, clip, tiny_model, tmp_path, old_
     """A model whose card names a feature set its classifier was not trained on."""
     path = tmp_path / "seed.joblib"
     save_model(replace(tiny_model, feature_set="seed", feature_version=-1), path)
-    assert load_model(path).feature_set == "seed"  # the loader alone cannot tell
     run_expecting_error(
         capsys,
         ["--video", str(clip), "--model", str(path)],

@@ -9,16 +9,13 @@ import threading
 import numpy as np
 import pytest
 
-from pipeline.models import ModelError
 from realtime.capture import Frame, SourceFailed
 from realtime.loop import (
     Analyzer,
     RecordSink,
     Tick,
-    check_model_features,
     quiet_stderr,
     run_loop,
-    standing_window,
     stop_on_signals,
 )
 from realtime.smoothing import (
@@ -210,32 +207,6 @@ def test_record_sink_fills_dropped_frames_with_the_previous_one():
     # 5 and 6 were dropped: the screen still showed frame 4 then
     assert written == [(3, 1), (4, 1), (4, 2), (7, 1), (8, 1)]
     assert sum(c for _, c in written) == 8 - 3 + 1
-
-
-def test_check_model_features_accepts_a_matching_model(tiny_model):
-    check_model_features(tiny_model)
-
-
-def test_check_model_features_refuses_another_feature_count(tiny_model):
-    from dataclasses import replace
-
-    wrong = replace(tiny_model, n_features=tiny_model.n_features + 3)
-    with pytest.raises(
-        ModelError,
-        match=(
-            rf"expects {wrong.n_features} features, "
-            rf"but feature set 'motion' gives {tiny_model.n_features}"
-        ),
-    ):
-        check_model_features(wrong, "m.joblib")
-
-
-def test_standing_window_is_usable_for_every_feature_set():
-    from pipeline.features import FEATURE_SETS, vectorize
-
-    window = standing_window(10, 1.0)
-    for name in FEATURE_SETS:
-        assert np.isfinite(vectorize(window, name)).all()
 
 
 def test_stop_on_signals_turns_sigterm_into_stop():
