@@ -36,8 +36,8 @@ from benchmarks.common import (
     fmt_spread,
     machine,
     machine_line,
+    run_benchmark,
     summarise,
-    write_json,
 )
 
 RENDERED_DIR = REPO_ROOT / ".cache" / "rendered" / SHARED_MOCAP.name  # train.py's default
@@ -209,16 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.quick:
         args.full_repeats = 0
-    try:
-        results = run(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(report(results))
-    if args.out is not None:
-        write_json(args.out, results)
-        print(f"wrote {args.out}")
-    return 0
+    return run_benchmark(args, run, report)
 
 
 if __name__ == "__main__":
