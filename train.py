@@ -55,7 +55,6 @@ from pipeline.window import WindowSpec
 
 ROOT = Path(__file__).resolve().parent
 SHARED_MOCAP = ROOT.parent / "shared" / "data" / "bandai-namco-motion-1"
-DEFAULT_REPORT_DIR = ROOT / "reports" / "latest"
 RENDER_VIEWS = (0.0, 35.0, -35.0, 90.0)
 ALL_VIEWS = (-90.0, -60.0, -35.0, 0.0, 35.0, 60.0, 90.0)  # includes the rendered views
 LICENSE_NOTE = (
@@ -383,7 +382,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     card = save_model(model, out)
     total_s = time.perf_counter() - started
     results["timing_s"] = {"total": total_s, "final_fit": fit_s}
-    report_dir = Path(args.report_dir)
+    report_dir = Path(args.report_dir) if args.report_dir else report_dir_for(out)
     write_report(
         report_dir,
         recipe,
@@ -558,7 +557,7 @@ def write_report(
     md = [
         "# PosEmotion training report",
         "",
-        f"Model: `{model_path}`, {recipe.train.model} on '{recipe.feature_set}' features, "
+        f"Model: `{os.path.relpath(model_path)}`, {recipe.train.model} on '{recipe.feature_set}' features, "
         f"windows of {recipe.window.window_s:g} s resampled to {recipe.window.n_frames} frames, "
         f"stride {recipe.stride_s:g} s, balance '{recipe.train.balance}', "
         f"mirror augmentation {'on' if recipe.mirror else 'off'}.",
@@ -647,6 +646,11 @@ def write_report(
     write_text_atomic(directory / "results.json", json.dumps(results, indent=2, default=str) + "\n")
 
 
+def report_dir_for(model_path: Path) -> Path:
+    """models/emotion.joblib -> models/emotion_report/ (the report travels with its model)."""
+    return model_path.with_name(model_path.stem + "_report")
+
+
 def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -663,7 +667,7 @@ def library_versions() -> dict[str, str]:
 
 
 def recipe_from_args(args: argparse.Namespace) -> Recipe:
-    data = tuple(args.data) if args.data else (str(SHARED_MOCAP),)
+    data = tuple(args.data) if args.data else (os.path.relpath(SHARED_MOCAP),)
     return Recipe(
         data=data,
         kind=args.kind,
@@ -807,7 +811,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--out", default=str(DEFAULT_MODEL), help="model file to write (+ .card.json)"
     )
-    train.add_argument("--report-dir", default=str(DEFAULT_REPORT_DIR), help="report folder")
+    train.add_argument(
+        "--report-dir", help="report folder (default: beside the model, <model>_report/)"
+    )
     train.add_argument(
         "--repeats", type=int, default=100, help="splits of the study's protocol (0: skip)"
     )
