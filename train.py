@@ -118,8 +118,13 @@ def read_all(
     args: argparse.Namespace,
     views: tuple[float, ...] | None = None,
     jitter_seed: int = 0,
+    memo: dict[Any, Any] | None = None,
 ) -> Data:
-    """Read every dataset in `paths` with the recipe's settings."""
+    """Read every dataset in `paths` with the recipe's settings.
+
+    `memo` (a dict kept for one command) serves a dataset read again with the same
+    options, e.g. rendered videos used for training and as --test-data, from memory.
+    """
     options = ReadOptions(
         labels=recipe.labels,
         mocap=MocapOptions(
@@ -138,7 +143,13 @@ def read_all(
     kinds: list[str] = []
     notes: list[str] = []
     for path in paths:
-        seqs, kind, extraction = read_dataset(path, recipe.kind, options)
+        key = (os.path.realpath(path), recipe.kind, options)
+        if memo is not None and key in memo:
+            seqs, kind, extraction = memo[key]
+        else:
+            seqs, kind, extraction = read_dataset(path, recipe.kind, options)
+            if memo is not None:
+                memo[key] = seqs, kind, extraction
         sequences += seqs
         kinds.append(kind)
         what = {
@@ -236,13 +247,14 @@ class Evaluation:
 
 def grouped_evaluation(
     train: WindowTable,
-    test: WindowTable,
+    tests: list[WindowTable],
     group: str,
     settings: TrainSettings,
     augment: WindowTable | None,
     labels: tuple[str, ...],
     progress: bool,
-) -> Evaluation:
+) -> list[Evaluation]:
+    """Score each of `tests` with the same held-out-group fold models (each fitted once)."""
     bar = None
     if progress:
         from tqdm import tqdm
@@ -250,7 +262,19 @@ def grouped_evaluation(
         def bar(items: Any) -> Any:
             return tqdm(items, desc=f"held-out {group}", unit="fold", leave=False)
 
-    pred, majority = grouped_predictions(train, test, group, settings, augment, bar)
+    joined = WindowTable.concat(tests) if len(tests) > 1 else tests[0]
+    pred_all, majority_all = grouped_predictions(train, joined, group, settings, augment, bar)
+    out, start = [], 0
+    for test in tests:
+        rows = slice(start, start + len(test))
+        start += len(test)
+        out.append(_evaluation(test, pred_all[rows], majority_all[rows], labels))
+    return out
+
+
+def _evaluation(
+    test: WindowTable, pred: np.ndarray, majority: np.ndarray, labels: tuple[str, ...]
+) -> Evaluation:
     per_view = {}
     if "view_deg" in test.groups and len(np.unique(test.groups["view_deg"])) > 1:
         for view in sorted(np.unique(test.groups["view_deg"]), key=float):
@@ -277,7 +301,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     recipe = recipe_from_args(args)
     train_paths, test_paths = with_renders(recipe, args)
-    data = read_all(train_paths, recipe, args)
+    memo: dict[Any, Any] = {}
+    data = read_all(train_paths, recipe, args, memo=memo)
     for note in data.notes:
         print(note)
     table, mirrored = tables(data, recipe)
@@ -290,9 +315,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     progress = not args.no_progress
     results: dict[str, Any] = {"recipe": recipe.to_dict(), "group": data.group}
-    evaluation = grouped_evaluation(
-        table, table, data.group, recipe.train, mirrored, labels, progress
+    test_tables: list[WindowTable] = []
+    if test_paths:
+        test = read_all(test_paths, recipe, args, memo=memo)
+        test_tables = [tables(test, replace(recipe, mirror=False))[0]]
+    evaluation, *tested = grouped_evaluation(
+        table, [table, *test_tables], data.group, recipe.train, mirrored, labels, progress
     )
+    video_eval = tested[0] if tested else None
     results["grouped"] = evaluation.to_dict()
     rows: list[tuple[str, Any]] = [
         (f"{recipe.feature_set} ({recipe.train.model})", evaluation.scores)
@@ -303,22 +333,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if recipe.feature_set != "seed" and not args.quick:
         seed_recipe = replace(recipe, feature_set="seed")
         seed_table, seed_mirror = tables(data, seed_recipe)
-        seed_eval = grouped_evaluation(
-            seed_table, seed_table, data.group, recipe.train, seed_mirror, labels, progress
+        (seed_eval,) = grouped_evaluation(
+            seed_table, [seed_table], data.group, recipe.train, seed_mirror, labels, progress
         )
         results["grouped_seed"] = seed_eval.to_dict()
         rows.append((f"seed ({recipe.train.model})", seed_eval.scores))
     rows += [("majority class", evaluation.majority), ("chance", evaluation.chance)]
-
-    video_eval = None
-    if test_paths:
-        test = read_all(test_paths, recipe, args)
-        for note in test.notes:
-            print(note)
-        test_table, _ = tables(test, replace(recipe, mirror=False))
-        video_eval = grouped_evaluation(
-            table, test_table, data.group, recipe.train, mirrored, labels, progress
-        )
+    if video_eval is not None:
         results["test_data"] = {"paths": list(test_paths), **video_eval.to_dict()}
         rows.append((f"{recipe.feature_set} on --test-data", video_eval.scores))
 
@@ -477,19 +498,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 data = cache[key]
                 table, mirrored = tables(data, recipe)
                 labels = tuple(sorted(np.unique(table.y)))
-                ev = grouped_evaluation(
-                    table, table, data.group, recipe.train, mirrored, labels, False
-                )
-                test_ba = "-"
+                test_tables = []
                 if test_paths:
                     tkey = ("test", recipe.mocap_views())
                     if tkey not in cache:
                         cache[tkey] = read_all(test_paths, recipe, args, jitter_seed=1)
-                    test_table, _ = tables(cache[tkey], replace(recipe, mirror=False))
-                    tev = grouped_evaluation(
-                        table, test_table, data.group, recipe.train, mirrored, labels, False
-                    )
-                    test_ba = f"{tev.scores.balanced_accuracy:.3f}"
+                    test_tables = [tables(cache[tkey], replace(recipe, mirror=False))[0]]
+                ev, *tested = grouped_evaluation(
+                    table, [table, *test_tables], data.group, recipe.train, mirrored, labels, False
+                )
+                test_ba = f"{tested[0].scores.balanced_accuracy:.3f}" if tested else "-"
                 line = (
                     f"| {fs} | {window_s:g} | {frames} | {model} | "
                     f"{ev.scores.balanced_accuracy:.3f} | {ev.scores.macro_f1:.3f} | {test_ba} |"
@@ -557,7 +575,8 @@ def write_report(
     md = [
         "# PosEmotion training report",
         "",
-        f"Model: `{os.path.relpath(model_path)}`, {recipe.train.model} on '{recipe.feature_set}' features, "
+        f"Model: `{os.path.relpath(model_path)}`, {recipe.train.model} on "
+        f"'{recipe.feature_set}' features, "
         f"windows of {recipe.window.window_s:g} s resampled to {recipe.window.n_frames} frames, "
         f"stride {recipe.stride_s:g} s, balance '{recipe.train.balance}', "
         f"mirror augmentation {'on' if recipe.mirror else 'off'}.",
