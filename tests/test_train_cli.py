@@ -620,3 +620,41 @@ def test_mocap_data_is_also_rendered_for_the_video_path(tmp_path, monkeypatch) -
     assert train.with_renders(train.recipe_from_args(args), args)[1] == (str(tmp_path),)
     args = train.build_parser().parse_args(["train", "--data", str(mocap), "--no-render"])
     assert train.with_renders(train.recipe_from_args(args), args) == ((str(mocap),), ())
+
+
+def test_killed_train_never_leaves_a_half_written_file(tiny_mocap, tmp_path) -> None:
+    """train.py killed (SIGKILL) at several moments: the model, its card and the report are
+    each either the previous good file, byte for byte, or a complete new one."""
+    import signal
+    import time
+
+    import joblib
+
+    out = tmp_path / "emotion.joblib"
+    report = tmp_path / "report"
+    argv = ["train", "--data", tiny_mocap, "--no-render", "--repeats", "3", "--no-progress",
+            "--out", out, "--report-dir", report]  # fmt: skip
+    assert run(*argv).code == 0  # a previous good model and report
+    files = (out, card_path(out), report / "report.md")
+    started = time.perf_counter()
+    assert run(*argv).code == 0
+    duration = time.perf_counter() - started
+    command = [sys.executable, str(Path(train.__file__)), *map(str, argv)]
+    kept = 0
+    for fraction in (0.2, 0.5, 0.8, 0.9, 0.95, 1.0, 1.05):
+        good = {p: p.read_bytes() for p in files}
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5 + fraction * duration)  # interpreter start-up, then into the run
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        for path, old in good.items():
+            now = path.read_bytes()
+            if now == old:
+                kept += 1
+            elif path == out:
+                joblib.load(path)  # a complete pickle (its card may still be the old one)
+            elif path.suffix == ".json":
+                assert json.loads(now)["sha256"]
+            else:
+                assert now.decode("utf-8").startswith("# PosEmotion training report")
+    assert kept  # some kills landed before the writes: the old files stayed
