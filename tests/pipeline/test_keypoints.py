@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ from pipeline.keypoints import (
 )
 from pipeline.pose import BUNDLE_MEMBERS, PoseFrame
 from pipeline.video import VideoError
+from tests.pipeline.conftest import FakePose
 
 FPS = 10.0
 WH = (160, 120)
@@ -56,67 +57,6 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = FPS) -> Path:
     for f in frames:
         writer.write(f)
     writer.release()
-    return path
-
-
-@dataclass
-class FakePose:
-    """Stands in for PoseEstimator: counts estimators and calls, records what it is shown."""
-
-    constructed: int = 0
-    timestamps: list[list[int]] = field(default_factory=list)  # per estimator, ms
-    sizes: list[tuple[int, int]] = field(default_factory=list)  # (w, h) of every image
-
-    @property
-    def detect_calls(self) -> int:
-        return sum(len(t) for t in self.timestamps)
-
-    def __call__(self, model_path: object = None, **kwargs: object) -> _FakeEstimator:
-        assert kwargs["mode"] == "video"
-        self.constructed += 1
-        self.timestamps.append([])
-        return _FakeEstimator(self, self.timestamps[-1])
-
-
-class _FakeEstimator:
-    """Every landmark at the centre of the bright pixels; nobody if there are none."""
-
-    def __init__(self, owner: FakePose, timestamps: list[int]) -> None:
-        self.owner, self.ts = owner, timestamps
-
-    def detect(
-        self, image_rgb: np.ndarray, timestamp_ms: int, previous: object = None
-    ) -> PoseFrame:
-        assert image_rgb.dtype == np.uint8 and image_rgb.flags.c_contiguous
-        assert not self.ts or timestamp_ms > self.ts[-1], "VIDEO mode needs increasing ms"
-        self.ts.append(timestamp_ms)
-        h, w = image_rgb.shape[:2]
-        self.owner.sizes.append((w, h))
-        ys, xs = np.nonzero(image_rgb.max(axis=2) > 128)
-        if xs.size == 0:
-            return PoseFrame.empty((w, h))
-        centre = np.array([(xs.mean() + 0.5) / w, (ys.mean() + 0.5) / h, 0.25], np.float32)
-        world = np.arange(99, dtype=np.float32).reshape(33, 3) / 100
-        ones = np.ones(33, np.float32)
-        return PoseFrame(np.tile(centre, (33, 1)), world, ones, ones.copy(), (w, h))
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def fake_pose(monkeypatch: pytest.MonkeyPatch) -> FakePose:
-    fake = FakePose()
-    monkeypatch.setattr("pipeline.keypoints.PoseEstimator", fake)
-    return fake
-
-
-@pytest.fixture
-def fake_model(tmp_path: Path) -> Path:
-    path = tmp_path / "fake.task"
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in BUNDLE_MEMBERS:
-            zf.writestr(name, b"weights v1")
     return path
 
 

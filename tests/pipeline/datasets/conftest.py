@@ -1,22 +1,19 @@
 """Small video datasets built from a real photo of a person, and a fake pose model.
 
 Frames: scikit-image's public-domain `astronaut` photo pasted onto a magenta background
-at moving positions, with a mirrored copy as a second person. `FakePose` stands in for
-PoseLandmarker in unit tests: it puts every landmark at the centre of the non-magenta
-pixels it is shown, so a test can tell whether pose ran on the right person's crop.
+at moving positions, with a mirrored copy as a second person. ``fake_pose` (see
+tests/pipeline/conftest.py) puts every landmark at the centre of the non-magenta pixels it
+is shown, so a test can tell whether pose ran on the right person's crop.
 """
 
 from __future__ import annotations
 
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-
-from pipeline.pose import BUNDLE_MEMBERS, PoseFrame
 
 BACKGROUND_RGB = (255, 0, 255)
 
@@ -107,59 +104,13 @@ def scene() -> Scene:
     return Scene()
 
 
-@dataclass
-class FakePose:
-    """Counts estimators and detect calls; see the module docstring for what it returns."""
-
-    constructed: int = 0
-    detect_calls: int = 0
-    timestamps: list[list[int]] = field(default_factory=list)
-
-    def estimator(self, model_path: object = None, **kwargs: object) -> _FakeEstimator:
-        self.constructed += 1
-        self.timestamps.append([])
-        return _FakeEstimator(self, self.timestamps[-1])
-
-
-class _FakeEstimator:
-    def __init__(self, owner: FakePose, timestamps: list[int]) -> None:
-        self.owner, self.ts = owner, timestamps
-
-    def detect(
-        self, image_rgb: np.ndarray, timestamp_ms: int, previous: object = None
-    ) -> PoseFrame:
-        assert image_rgb.dtype == np.uint8 and image_rgb.flags.c_contiguous
-        assert not self.ts or timestamp_ms > self.ts[-1], "VIDEO mode needs increasing ms"
-        self.ts.append(timestamp_ms)
-        self.owner.detect_calls += 1
-        h, w = image_rgb.shape[:2]
-        person = np.abs(image_rgb.astype(int) - BACKGROUND_RGB).sum(axis=2) > 120
-        if not person.any():
-            return PoseFrame.empty((w, h))
-        ys, xs = np.nonzero(person)
-        centre = np.array([(xs.mean() + 0.5) / w, (ys.mean() + 0.5) / h, 0.0], np.float32)
-        image = np.tile(centre, (33, 1))
-        world = np.linspace(-0.5, 0.5, 99, dtype=np.float32).reshape(33, 3)
-        ones = np.ones(33, np.float32)
-        return PoseFrame(image, world, ones, ones.copy(), (w, h))
-
-    def close(self) -> None:
-        pass
+def not_background(image_rgb: np.ndarray) -> np.ndarray:
+    """Pixels that are not the magenta background: the people."""
+    return np.abs(image_rgb.astype(int) - BACKGROUND_RGB).sum(axis=2) > 120
 
 
 @pytest.fixture
-def fake_pose(monkeypatch: pytest.MonkeyPatch) -> FakePose:
-    """Replace PoseLandmarker in `pipeline.keypoints` by `FakePose`."""
-    fake = FakePose()
-    monkeypatch.setattr("pipeline.keypoints.PoseEstimator", fake.estimator)
-    return fake
-
-
-@pytest.fixture
-def fake_model(tmp_path: Path) -> Path:
-    """A file that passes `check_pose_model` (a zip with the bundle's member names)."""
-    path = tmp_path / "fake_pose.task"
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in BUNDLE_MEMBERS:
-            zf.writestr(name, b"not a model")
-    return path
+def fake_pose(fake_pose: Any) -> Any:
+    """The shared `FakePose`, locating people by the scene's background colour."""
+    fake_pose.person = not_background
+    return fake_pose
