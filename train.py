@@ -77,7 +77,7 @@ class Recipe:
     kind: str = "auto"
     labels: tuple[str, ...] | None = None
     feature_set: str = DEFAULT_FEATURE_SET
-    window: WindowSpec = field(default_factory=lambda: WindowSpec(window_s=1.0, n_frames=10))
+    window: WindowSpec = field(default_factory=WindowSpec)
     stride_s: float = 0.2
     train: TrainSettings = field(default_factory=TrainSettings)
     mirror: bool = True

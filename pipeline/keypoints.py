@@ -34,8 +34,15 @@ import numpy.typing as npt
 from pipeline import skeleton
 from pipeline.io import atomic_path
 from pipeline.pose import PoseEstimator, PoseFrame, check_pose_model, default_model_path
-from pipeline.validate import check_array
-from pipeline.video import VideoError, VideoInfo, fit_size, iter_frames, resize_to
+from pipeline.validate import check_array, check_fraction
+from pipeline.video import (
+    POSE_MAX_SIDE,
+    VideoError,
+    VideoInfo,
+    fit_size,
+    iter_frames,
+    resize_to,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +81,14 @@ class PoseSettings:
     min_tracking_confidence: float = 0.5
     num_poses: int = 1
     crop_padding: float = 0.1
-    max_side: int = 640
+    max_side: int = POSE_MAX_SIDE
 
     def __post_init__(self) -> None:
         for name in ("min_detection_confidence", "min_presence_confidence",
-                     "min_tracking_confidence"):  # fmt: skip
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"`{name}` must be in [0, 1], got {value}")
+                     "min_tracking_confidence", "crop_padding"):  # fmt: skip
+            check_fraction(name, getattr(self, name))
         if self.num_poses < 1:
             raise ValueError(f"`num_poses` must be >= 1, got {self.num_poses}")
-        if not 0.0 <= self.crop_padding <= 1.0:
-            raise ValueError(f"`crop_padding` must be in [0, 1], got {self.crop_padding}")
         if self.max_side < 0:
             raise ValueError(f"`max_side` must be >= 0 pixels, got {self.max_side}")
 

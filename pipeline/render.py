@@ -47,7 +47,7 @@ import numpy.typing as npt
 from pipeline import skeleton as sk
 from pipeline.bvh import Motion, read_bvh
 from pipeline.camera import CameraPoses, VirtualCamera
-from pipeline.validate import check_positive
+from pipeline.validate import check_fraction, check_positive
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -237,8 +237,7 @@ class Look:
             ):
                 raise ValueError(f"`{f.name}` must be an RGB triple in 0..255, got {v}")
         check_positive("wall_gap_m", self.wall_gap_m, "metres")
-        if not 0.0 <= self.shadow <= 1.0:
-            raise ValueError(f"`shadow` must be in [0, 1], got {self.shadow}")
+        check_fraction("shadow", self.shadow)
 
 
 # --------------------------------------------------------------------------- body model

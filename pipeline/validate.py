@@ -33,8 +33,7 @@ def check_array(
         raise ValueError(f"`{name}` must have shape {expected}, got {value.shape}")
     if value.dtype.kind not in kind:
         raise ValueError(
-            f"`{name}` must have dtype kind {kind!r} ({_KINDS.get(kind, kind)}), "
-            f"got {value.dtype}"
+            f"`{name}` must have dtype kind {kind!r} ({_KINDS.get(kind, kind)}), got {value.dtype}"
         )
     return value
 
@@ -43,6 +42,13 @@ def check_positive(name: str, value: float, unit: str = "") -> float:
     """Raise ValueError unless `value` > 0."""
     if not value > 0:
         raise ValueError(f"`{name}` must be > 0{' ' + unit if unit else ''}, got {value}")
+    return value
+
+
+def check_fraction(name: str, value: float) -> float:
+    """Raise ValueError unless 0 <= `value` <= 1."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"`{name}` must be in [0, 1], got {value}")
     return value
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+# Longest image side given to pose, pixels, by the live app and by keypoint extraction alike
+# (PoseLandmarker looks at 256x256 crops; larger frames only cost conversion time).
+POSE_MAX_SIDE = 640
 # Consecutive unreadable frames tolerated before a file is considered to have ended.
 MAX_CONSECUTIVE_FAILURES = 30
 
@@ -43,12 +46,13 @@ class VideoInfo:
         """Read a file's properties; raises FileNotFoundError or VideoError."""
         cap = open_capture(path)
         try:
-            return cls._from_capture(cap)
+            return cls.from_capture(cap)
         finally:
             cap.release()
 
     @classmethod
-    def _from_capture(cls, cap: cv2.VideoCapture) -> VideoInfo:  # noqa: F821
+    def from_capture(cls, cap: cv2.VideoCapture) -> VideoInfo:  # noqa: F821
+        """Properties of an open capture (file or camera); 30 fps when it reports none."""
         import cv2
 
         fps = cap.get(cv2.CAP_PROP_FPS)
@@ -135,7 +139,7 @@ def iter_frames(
         return
     cap = open_capture(path)
     try:
-        info = VideoInfo._from_capture(cap)
+        info = VideoInfo.from_capture(cap)
         size = fit_size(info.width, info.height, max_side)
         index, produced = 0, 0
         pending: list[int] = []  # failed indices, counted as skipped once a later frame decodes

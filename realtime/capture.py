@@ -300,7 +300,6 @@ class CameraSource(_ThreadedSource):
         clock: Clock = time.perf_counter,
         opener: Callable[[int], Any] | None = None,
     ) -> None:
-        import cv2
 
         if index < 0:
             raise ValueError(f"`camera` must be an index >= 0, got {index}")
@@ -311,9 +310,8 @@ class CameraSource(_ThreadedSource):
         self._opener = opener or open_camera
         self._retry_s = retry_s
         self._cap = self._opener(index)
-        width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)) or 640
-        height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) or 480
-        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        reported = VideoInfo.from_capture(self._cap)
+        width, height = reported.width or 640, reported.height or 480
         size = fit_size(width, height, max_side)
         self._prepare = _Prepare(size)
         self.info = SourceInfo(
@@ -321,7 +319,7 @@ class CameraSource(_ThreadedSource):
             width=size[0],
             height=size[1],
             native_wh=(width, height),
-            nominal_fps=fps if 1.0 <= fps <= 1000.0 else 30.0,
+            nominal_fps=reported.fps,
             total_frames=None,
         )
 

@@ -21,6 +21,8 @@ from typing import TextIO
 
 import numpy as np
 
+from pipeline.video import POSE_MAX_SIDE
+
 EXAMPLES = """\
 inputs (exactly one):
   python -m realtime --demo                      built-in footage of a person (fetched once)
@@ -62,7 +64,7 @@ class RealtimeConfig:
     headless: bool = False
     max_frames: int | None = None
     duration_s: float | None = None
-    max_side: int = 640
+    max_side: int = POSE_MAX_SIDE
     max_people: int = 1
     smoothing: str = "ema"
     smoothing_s: float = 0.5
@@ -185,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument(
         "--max-side",
         type=int,
-        default=640,
+        default=POSE_MAX_SIDE,
         metavar="PX",
         help="scale frames down (same aspect) so their longer side is at most PX "
         "pixels, for pose, display and recording; 0 keeps the native size",
