@@ -63,9 +63,6 @@ LICENSE_NOTE = (
     "The model may be used for non-commercial purposes only."
 )
 
-log = logging.getLogger("train")
-
-
 # --- settings ---------------------------------------------------------------------------
 
 
@@ -116,7 +113,6 @@ def read_all(
     paths: tuple[str, ...],
     recipe: Recipe,
     args: argparse.Namespace,
-    views: tuple[float, ...] | None = None,
     jitter_seed: int = 0,
     memo: dict[Any, Any] | None = None,
 ) -> Data:
@@ -129,7 +125,7 @@ def read_all(
         labels=recipe.labels,
         mocap=MocapOptions(
             styles=DEFAULT_STYLES,
-            views_deg=views if views is not None else recipe.mocap_views(),
+            views_deg=recipe.mocap_views(),
             image_jitter=recipe.image_jitter,
             world_jitter_m=recipe.world_jitter_m,
             seed=recipe.train.seed + jitter_seed,
@@ -174,11 +170,9 @@ def read_all(
     return Data(sequences, kinds, group, notes)
 
 
-def tables(
-    data: Data, recipe: Recipe, feature_set: str | None = None
-) -> tuple[WindowTable, WindowTable | None]:
+def tables(data: Data, recipe: Recipe) -> tuple[WindowTable, WindowTable | None]:
     """The window table, and its mirrored twin (training folds only) if the recipe mirrors."""
-    fs = feature_set or recipe.feature_set
+    fs = recipe.feature_set
     table = window_table(data.sequences, recipe.window, fs, recipe.stride_s)
     mirrored = None
     if recipe.mirror:
@@ -351,20 +345,20 @@ def cmd_train(args: argparse.Namespace) -> int:
                 study_protocol(table, recipe.train, args.repeats, n_jobs=args.jobs),
             )
         )
-        if seed_eval is not None:
-            seed_table, _ = tables(data, replace(recipe, feature_set="seed", mirror=False))
+        if seed_eval is not None:  # the seed windows of the grouped comparison, unmirrored
             study.append(
                 ("seed", study_protocol(seed_table, recipe.train, args.repeats, n_jobs=args.jobs))
             )
         results["study_protocol"] = dict(study)
 
+    # standardised windows (stratified subsample) for the clustering and the figures
+    from sklearn.preprocessing import StandardScaler
+
+    keep = clustering.subsample(len(table), table.y, args.cluster_samples, recipe.train.seed)
+    sample = (StandardScaler().fit_transform(table.x[keep]), table.y[keep])
     clusters: list[dict[str, Any]] = []
     if not args.quick:
-        from sklearn.preprocessing import StandardScaler
-
-        keep = clustering.subsample(len(table), table.y, args.cluster_samples, recipe.train.seed)
-        x_std = StandardScaler().fit_transform(table.x[keep])
-        clusters = clustering.cluster_scores(x_std, table.y[keep])
+        clusters = clustering.cluster_scores(*sample)
         results["clustering"] = {"windows": int(len(keep)), "rows": clusters}
 
     fit_started = time.perf_counter()
@@ -404,23 +398,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     total_s = time.perf_counter() - started
     results["timing_s"] = {"total": total_s, "final_fit": fit_s}
     report_dir = Path(args.report_dir) if args.report_dir else report_dir_for(out)
-    write_report(
-        report_dir,
-        recipe,
-        data,
-        evaluation,
-        seed_eval,
-        video_eval,
-        rows,
-        study,
-        clusters,
-        table,
-        results,
-        out,
-    )
+    run = Run(recipe, data, table, evaluation, seed_eval, video_eval, rows, study, clusters,
+              sample, results, out)  # fmt: skip
+    write_report(report_dir, run)
     print(report.scores_table(rows))
     if video_eval and video_eval.per_view:
-        print(per_view_table(video_eval))
+        print(report.per_view_table(video_eval.per_view))
     print(f"model: {out} (card {card.name}); report: {report_dir / 'report.md'}; {total_s:.1f} s")
     return 0
 
@@ -481,7 +464,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "| features | window s | frames | model | balanced acc. | macro-F1 | test-data bal. acc. |",
         "|---|---|---|---|---|---|---|",
     ]
-    cache: dict[tuple[Any, ...], Data] = {}
+    memo: dict[Any, Any] = {}
     for fs in args.features_grid:
         for window_s in args.window_grid:
             frames = max(2, round(window_s * args.rate))
@@ -492,18 +475,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     window=replace(base.window, window_s=window_s, n_frames=frames),
                     train=replace(base.train, model=model),
                 )
-                key = (recipe.mocap_views(),)
-                if key not in cache:
-                    cache[key] = read_all(recipe.data, recipe, args)
-                data = cache[key]
+                data = read_all(recipe.data, recipe, args, memo=memo)
                 table, mirrored = tables(data, recipe)
                 labels = tuple(sorted(np.unique(table.y)))
                 test_tables = []
                 if test_paths:
-                    tkey = ("test", recipe.mocap_views())
-                    if tkey not in cache:
-                        cache[tkey] = read_all(test_paths, recipe, args, jitter_seed=1)
-                    test_tables = [tables(cache[tkey], replace(recipe, mirror=False))[0]]
+                    test = read_all(test_paths, recipe, args, jitter_seed=1, memo=memo)
+                    test_tables = [tables(test, replace(recipe, mirror=False))[0]]
                 ev, *tested = grouped_evaluation(
                     table, [table, *test_tables], data.group, recipe.train, mirrored, labels, False
                 )
@@ -522,44 +500,36 @@ def cmd_compare(args: argparse.Namespace) -> int:
 # --- report ------------------------------------------------------------------------------
 
 
-def per_view_table(ev: Evaluation) -> str:
-    out = [
-        "| view (deg) | windows | accuracy | balanced accuracy | macro-F1 |",
-        "|---|---|---|---|---|",
-    ]
-    for view, s in ev.per_view.items():
-        out.append(
-            f"| {view} | {s.n} | {s.accuracy:.3f} | {s.balanced_accuracy:.3f} | {s.macro_f1:.3f} |"
-        )
-    return "\n".join(out)
+@dataclass
+class Run:
+    """What one `train` command measured, for its report."""
+
+    recipe: Recipe
+    data: Data
+    table: WindowTable
+    evaluation: Evaluation
+    seed_eval: Evaluation | None
+    video_eval: Evaluation | None
+    rows: list[tuple[str, Any]]
+    study: list[tuple[str, dict[str, float]]]
+    clusters: list[dict[str, Any]]
+    sample: tuple[np.ndarray, np.ndarray]  # standardised windows and labels, for figures
+    results: dict[str, Any]
+    model_path: Path
 
 
-def write_report(
-    directory: Path,
-    recipe: Recipe,
-    data: Data,
-    evaluation: Evaluation,
-    seed_eval: Evaluation | None,
-    video_eval: Evaluation | None,
-    rows: list[tuple[str, Any]],
-    study: list[tuple[str, dict[str, float]]],
-    clusters: list[dict[str, Any]],
-    table: WindowTable,
-    results: dict[str, Any],
-    model_path: Path,
-) -> None:
+def write_report(directory: Path, run: Run) -> None:
     """report.md, results.json and the figures, each written atomically."""
-    from sklearn.preprocessing import StandardScaler
-
+    recipe, data, table, results = run.recipe, run.data, run.table, run.results
+    evaluation, seed_eval, video_eval = run.evaluation, run.seed_eval, run.video_eval
     directory.mkdir(parents=True, exist_ok=True)
+    protocol = f"leave-one-{data.group}-out"
     report.confusion_png(
-        evaluation.scores,
-        directory / "confusion.png",
-        f"{recipe.feature_set}, leave-one-{data.group}-out",
+        evaluation.scores, directory / "confusion.png", f"{recipe.feature_set}, {protocol}"
     )
     if seed_eval is not None:
         report.confusion_png(
-            seed_eval.scores, directory / "confusion_seed.png", f"seed, leave-one-{data.group}-out"
+            seed_eval.scores, directory / "confusion_seed.png", f"seed, {protocol}"
         )
     if video_eval is not None:
         report.confusion_png(
@@ -567,15 +537,14 @@ def write_report(
             directory / "confusion_test_data.png",
             f"{recipe.feature_set}, --test-data",
         )
-    keep = clustering.subsample(len(table), table.y, 1500, recipe.train.seed)
-    x_std = StandardScaler().fit_transform(table.x[keep])
-    report.dendrogram_png(x_std, list(table.y[keep]), directory / "dendrogram.png")
-    report.pca_png(x_std, table.y[keep], directory / "pca.png")
+    if run.clusters:
+        report.dendrogram_png(run.sample[0], list(run.sample[1]), directory / "dendrogram.png")
+    report.pca_png(*run.sample, directory / "pca.png")
 
     md = [
         "# PosEmotion training report",
         "",
-        f"Model: `{os.path.relpath(model_path)}`, {recipe.train.model} on "
+        f"Model: `{os.path.relpath(run.model_path)}`, {recipe.train.model} on "
         f"'{recipe.feature_set}' features, "
         f"windows of {recipe.window.window_s:g} s resampled to {recipe.window.n_frames} frames, "
         f"stride {recipe.stride_s:g} s, balance '{recipe.train.balance}', "
@@ -589,7 +558,7 @@ def write_report(
         f"## Grouped evaluation (leave-one-{data.group}-out: "
         f"windows of one {data.group} never on both sides)",
         "",
-        report.scores_table(rows),
+        report.scores_table(run.rows),
         "",
         "Majority class: the training fold's largest class, predicted for every test window. "
         "Chance: random guesses with the test windows' class frequencies.",
@@ -628,23 +597,23 @@ def write_report(
             "",
         ]
         if video_eval.per_view:
-            md += [per_view_table(video_eval), ""]
+            md += [report.per_view_table(video_eval.per_view), ""]
         md += ["![confusion test data](confusion_test_data.png)", ""]
-    if study:
+    if run.study:
         md += [
             "## The study's protocol (repeated stratified splits over windows; groups ignored, "
             "so overlapping windows of one clip leak into the test set "
             "and the figures are optimistic)",
             "",
-            report.study_table(study),
+            report.study_table(run.study),
             "",
         ]
-    if clusters:
+    if run.clusters:
         md += [
             f"## Clustering (agglomerative, standardised '{recipe.feature_set}' features, "
             f"{results['clustering']['windows']} windows stratified by label)",
             "",
-            report.cluster_table(clusters),
+            report.cluster_table(run.clusters),
             "",
             "![dendrogram](dendrogram.png)",
             "",

@@ -125,6 +125,19 @@ def study_table(rows: Sequence[tuple[str, dict[str, float]]]) -> str:
     return "\n".join(out)
 
 
+def per_view_table(per_view: dict[str, Scores]) -> str:
+    """Markdown table: one row per camera view (degrees)."""
+    out = [
+        "| view (deg) | windows | accuracy | balanced accuracy | macro-F1 |",
+        "|---|---|---|---|---|",
+    ]
+    for view, s in per_view.items():
+        out.append(
+            f"| {view} | {s.n} | {s.accuracy:.3f} | {s.balanced_accuracy:.3f} | {s.macro_f1:.3f} |"
+        )
+    return "\n".join(out)
+
+
 def cluster_table(rows: Sequence[dict[str, Any]]) -> str:
     """The study's table format: linkage × clusters with silhouette and Davies-Bouldin."""
     out = [
