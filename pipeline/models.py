@@ -156,11 +156,14 @@ class EmotionModel:
     _fast: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float64]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _order: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.feature_version < 0:
             self.feature_version = FEATURE_VERSIONS[self.feature_set]
         self._fast = _fast_predictor(self.pipeline)
+        # columns of the pipeline's probabilities (its sorted classes_) in `classes` order
+        self._order = [list(self.pipeline.classes_).index(c) for c in self.classes]
 
     def predict_proba(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         """(n_features,) or (N, n_features) -> (N, C) probabilities in `classes` order."""
@@ -168,22 +171,23 @@ class EmotionModel:
         if x.shape[1] != self.n_features:
             raise ValueError(f"expected {self.n_features} features, got {x.shape[1]}")
         proba = self._fast(x) if self._fast is not None else self.pipeline.predict_proba(x)
-        order = [list(self.pipeline.classes_).index(c) for c in self.classes]
-        return proba[:, order]
+        return proba[:, self._order]
 
-    def card(self, sha256: str) -> dict[str, Any]:
-        """The JSON model card for a file with this `sha256`."""
+    def header(self) -> dict[str, Any]:
+        """What a reader must know to feed the model, as in the file and on the card."""
         return {
             "format": FORMAT,
-            "sha256": sha256,
             "classes": list(self.classes),
             "feature_set": self.feature_set,
             "feature_version": self.feature_version,
             "n_features": self.n_features,
             "window": self.window.to_dict(),
             "joints": list(self.joints),
-            **self.metadata,
         }
+
+    def card(self, sha256: str) -> dict[str, Any]:
+        """The JSON model card for a file with this `sha256`."""
+        return {**self.header(), "sha256": sha256, **self.metadata}
 
 
 def _fast_predictor(
@@ -222,17 +226,7 @@ def card_path(model_path: str | Path) -> Path:
 
 def save_model(model: EmotionModel, path: str | Path) -> Path:
     """Write the model and its card atomically; returns the card's path."""
-    payload = {
-        "format": FORMAT,
-        "pipeline": model.pipeline,
-        "classes": list(model.classes),
-        "feature_set": model.feature_set,
-        "feature_version": model.feature_version,
-        "window": model.window.to_dict(),
-        "n_features": model.n_features,
-        "joints": list(model.joints),
-        "metadata": model.metadata,
-    }
+    payload = {**model.header(), "pipeline": model.pipeline, "metadata": model.metadata}
     with atomic_path(path) as tmp:
         joblib.dump(payload, tmp, compress=3)
         digest = _sha256(tmp)
