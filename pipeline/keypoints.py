@@ -614,8 +614,9 @@ def extract_tracks(
 
     counts = [_n_frames(job) for job, _ in todo] if progress else [0] * len(todo)
     bar = _progress_bar(sum(counts)) if progress and todo else None
+    serial = n_jobs == 1 or len(todo) < 2  # serial runs tick the bar frame by frame
     try:
-        if n_jobs == 1 or len(todo) < 2:
+        if serial:
             update = None if bar is None else bar.update
             results: Iterable[tuple[int, list[KeypointTrack] | None, str | None]] = (
                 _job_worker(i, job, str(model_path), settings, update)
@@ -630,7 +631,7 @@ def extract_tracks(
             )
         for i, found, error in results:
             job, keys = todo[i]
-            if bar is not None and n_jobs != 1 and len(todo) >= 2:
+            if bar is not None and not serial:
                 bar.update(counts[i])
             if found is None:
                 report.missing_videos[str(job.video)] = error or "unreadable"

@@ -37,7 +37,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -47,20 +47,14 @@ import numpy.typing as npt
 from pipeline import skeleton as sk
 from pipeline.bvh import Motion, read_bvh
 from pipeline.camera import CameraPoses, VirtualCamera
+from pipeline.datasets.mocap import DEFAULT_STYLES, STYLE_LABELS, Clip, _labels
+from pipeline.io import write_text_atomic
 from pipeline.validate import check_fraction, check_positive
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
 RENDERER_VERSION: Final[str] = "posemotion-mannequin/1"
-
-# Bandai-Namco style names -> canonical emotion labels (pipeline.datasets.base.EMOTIONS).
-STYLE_LABELS: Final[dict[str, str]] = {
-    "happy": "Happy",
-    "sad": "Sad",
-    "angry": "Anger",
-    "normal": "Neutral",
-}
 
 _FAR: Final[float] = np.inf
 
@@ -314,18 +308,15 @@ def _at(origin: F64, frame: F64, offset: Sequence[float]) -> F64:
     return origin + frame @ np.asarray(offset, dtype=float)
 
 
-def build_scene(
-    motion: Motion, camera: VirtualCamera, body: BodyMap = BANDAI, poses: CameraPoses | None = None
-) -> Scene:
+def build_scene(motion: Motion, camera: VirtualCamera, body: BodyMap = BANDAI) -> Scene:
     """Place the mannequin on every frame of `motion` and move it into the camera's axes.
 
-    The camera poses are `camera.poses(shared_joints(motion, body), fps)` unless given,
-    i.e. exactly those that project the training skeleton.
+    The camera poses are `camera.poses(shared_joints(motion, body), fps)`, exactly those
+    that project the training skeleton.
     """
     body.check(motion)
-    fps = 1.0 / motion.frame_time_s
-    if poses is None:
-        poses = camera.poses(shared_joints(motion, body).astype(np.float64), fps)
+    joints = shared_joints(motion, body).astype(np.float64)
+    poses = camera.poses(joints, 1.0 / motion.frame_time_s)
     P = motion.positions
     R = motion.rotations
 
@@ -363,7 +354,7 @@ def build_scene(
     # Head: skull, jaw, nose, ears. The nose's tip is the training skeleton's nose
     # (pipeline.skeleton.JOINT_TABLE: Head + R_head @ (0.07 up, 0.09 forward)), so that
     # PoseLandmarker's nose and the projected mocap nose are the same point.
-    nose_tip = shared_joints(motion, body)[:, sk.NOSE].astype(np.float64)
+    nose_tip = joints[:, sk.NOSE]
     ell("head", at(head, head_f, (0.0, 0.100, -0.020)), head_f, (0.078, 0.115, 0.097), FACE)
     ell("jaw", at(head, head_f, (0.0, 0.042, 0.018)), head_f, (0.058, 0.056, 0.060), FACE)
     ell("nose", at(nose_tip, head_f, (0.0, 0.0, -0.018)), head_f, (0.014, 0.023, 0.018), SKIN)
@@ -497,17 +488,11 @@ def _to_camera(
         return rot @ a
 
     moved = tuple(
-        Part(
-            p.name,
-            p.kind,
-            p.material,
-            point(p.a),
-            None if p.b is None else point(p.b),
-            p.ra,
-            p.rb,
-            None if p.axes is None else axes(p.axes),
-            p.radii,
-            p.squash,
+        replace(
+            p,
+            a=point(p.a),
+            b=None if p.b is None else point(p.b),
+            axes=None if p.axes is None else axes(p.axes),
         )
         for p in parts
     )
@@ -1129,12 +1114,13 @@ class RenderJob:
             return False
 
 
-def read_labels(dataset: str | Path) -> list[tuple[Path, str, str]]:
-    """(bvh path, content, style) for every clip of a Bandai-Namco-layout dataset.
+def read_labels(dataset: str | Path) -> list[Clip]:
+    """Every clip of a Bandai-Namco-layout dataset, with its content and style.
 
     The layout: `data/<clip>.bvh` with `data/<clip>.json` = {"content": i, "style": j},
     indices into the lines of `cfg/content_label.txt` and `cfg/style_label.txt` (names like
-    "dataset-1_walk"; the part after the first "_" is kept).
+    "dataset-1_walk"; the part after the first "_" is kept). The same clips as
+    `pipeline.datasets.mocap.list_clips`, with errors that say what `--dataset` needs.
     """
     root = Path(dataset)
     data, cfg = root / "data", root / "cfg"
@@ -1144,8 +1130,8 @@ def read_labels(dataset: str | Path) -> list[tuple[Path, str, str]]:
                 f"{p} not found: --dataset must be a folder with data/*.bvh, data/*.json "
                 "and cfg/{content,style}_label.txt (the Bandai-Namco layout)"
             )
-    contents = _label_names(cfg / "content_label.txt")
-    styles = _label_names(cfg / "style_label.txt")
+    contents = _labels(cfg / "content_label.txt")
+    styles = _labels(cfg / "style_label.txt")
     out = []
     for bvh in sorted(data.glob("*.bvh")):
         meta = bvh.with_suffix(".json")
@@ -1159,24 +1145,21 @@ def read_labels(dataset: str | Path) -> list[tuple[Path, str, str]]:
                 f'label file {meta} must be {{"content": i, "style": j}} with valid '
                 f"indices into cfg/*_label.txt, got an error: {e!r}"
             ) from None
-        out.append((bvh, content, style))
+        out.append(Clip(bvh, content, style))
     if not out:
         raise FileNotFoundError(f"no .bvh files in {data}")
     return out
 
 
-def _label_names(path: Path) -> list[str]:
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    return [ln.split("_", 1)[1] if "_" in ln else ln for ln in lines]
-
-
-def _count_frames(bvh: Path) -> int:
-    """The 'Frames:' count of a BVH file's MOTION section (without reading the motion)."""
+def _frames_to_render(bvh: Path, max_frames: int | None = None) -> int:
+    """Frames a render of `bvh` writes: its 'Frames:' count (read without the motion),
+    at most `max_frames`."""
     with open(bvh, encoding="utf-8", errors="replace") as f:
         for line in f:
             m = re.match(r"\s*Frames:\s*(\d+)", line)
             if m:
-                return int(m.group(1))
+                n = int(m.group(1))
+                return n if max_frames is None else min(n, max_frames)
     raise ValueError(f"{bvh}: no 'Frames:' line; is it a BVH file?")
 
 
@@ -1189,7 +1172,7 @@ def plan_dataset(
     dataset: str | Path,
     out: str | Path,
     views: Sequence[float],
-    styles: Sequence[str] = tuple(STYLE_LABELS),
+    styles: Sequence[str] = DEFAULT_STYLES,
     *,
     camera: VirtualCamera | None = None,
     max_frames: int | None = None,
@@ -1207,19 +1190,18 @@ def plan_dataset(
         _check_view(v)
     base = camera or VirtualCamera()
     jobs = []
-    for bvh, content, style in read_labels(dataset):
-        if style not in styles:
+    for clip in read_labels(dataset):
+        if clip.style not in styles:
             continue
-        n = _count_frames(bvh)
-        n = n if max_frames is None else min(n, max_frames)
-        label = STYLE_LABELS[style]
+        n = _frames_to_render(clip.path, max_frames)
+        label = STYLE_LABELS[clip.style]
         for view in views:
-            cam = VirtualCamera(**{**asdict(base), "yaw_deg": float(view)})
-            stem = f"{bvh.stem}_{view_name(view)}"
+            cam = replace(base, yaw_deg=float(view))
+            stem = f"{clip.path.stem}_{view_name(view)}"
             sidecar = {
-                "clip": bvh.stem,
-                "content": content,
-                "style": style,
+                "clip": clip.path.stem,
+                "content": clip.content,
+                "style": clip.style,
                 "label": label,
                 "view_deg": float(view),
                 "distance_m": cam.distance_m,
@@ -1227,11 +1209,8 @@ def plan_dataset(
                 "renderer": RENDERER_VERSION,
                 "camera": asdict(cam),
             }
-            jobs.append(
-                RenderJob(
-                    bvh, Path(out) / "videos" / label / f"{stem}.mp4", cam, sidecar, max_frames
-                )
-            )
+            video = Path(out) / "videos" / label / f"{stem}.mp4"
+            jobs.append(RenderJob(clip.path, video, cam, sidecar, max_frames))
     if not jobs:
         raise ValueError(f"no clips of styles {list(styles)} in {dataset}")
     return jobs
@@ -1244,8 +1223,6 @@ def run_job(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Render one job: the video, then its sidecar (written last, atomically)."""
-    from pipeline.io import write_text_atomic
-
     n = render_bvh(
         job.bvh,
         job.video,
@@ -1338,7 +1315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--styles",
         nargs="+",
-        default=list(STYLE_LABELS),
+        default=list(DEFAULT_STYLES),
         choices=list(STYLE_LABELS),
         help="dataset styles to render",
     )
@@ -1391,9 +1368,8 @@ def _run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"BVH file not found: {args.bvh}")
         if args.video.suffix.lower() != ".mp4":
             raise ValueError(f"output video must end in .mp4, got {args.video.name}")
-        with tqdm(
-            total=args.max_frames or _count_frames(args.bvh), unit="frame", disable=args.no_progress
-        ) as bar:
+        total = _frames_to_render(args.bvh, args.max_frames)
+        with tqdm(total=total, unit="frame", disable=args.no_progress) as bar:
             n = render_bvh(
                 args.bvh,
                 args.video,

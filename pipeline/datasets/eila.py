@@ -40,6 +40,7 @@ import numpy.typing as npt
 from collections_extended import bag
 
 from pipeline.datasets.base import EMOTIONS, Sequence
+from pipeline.datasets.folders import VIDEO_EXTENSIONS, video_sequences
 from pipeline.keypoints import (
     ExtractionReport,
     KeypointCache,
@@ -259,11 +260,7 @@ def _segment(
 def video_path(root: Path, tag: str) -> Path:
     """`<root>/videos/<tag>.mp4` (or `<root>/videos/<tag>` if the tag has a video suffix)."""
     videos = root / "videos"
-    return (
-        videos / tag
-        if Path(tag).suffix.lower() in (".mp4", ".avi", ".mov")
-        else videos / f"{tag}.mp4"
-    )
+    return videos / tag if Path(tag).suffix.lower() in VIDEO_EXTENSIONS else videos / f"{tag}.mp4"
 
 
 def read_eila(
@@ -312,30 +309,8 @@ def read_eila(
         jobs, cache=cache, pose_model=pose_model, settings=settings, n_jobs=n_jobs,
         progress=progress, report=report,
     )  # fmt: skip
-    sequences = []
-    for seg in labelled:
-        track = tracks.get(seg.name)
-        if track is None:
-            report.skipped[seg.name] = f"video missing or unreadable: {video_path(root, seg.tag)}"
-        elif track.frames.size == 0:
-            report.skipped[seg.name] = "none of its frames could be decoded"
-        elif not track.found.any():
-            report.skipped[seg.name] = "no person found in its box"
-        else:
-            world, image, visibility = track.joints()
-            sequences.append(
-                Sequence(
-                    world,
-                    image,
-                    visibility,
-                    track.t_s,
-                    seg.label or "",
-                    seg.groups,
-                    source="video",
-                    name=seg.name,
-                )  # fmt: skip
-            )
-    return sequences, report
+    streams = [(seg.name, seg.label or "", seg.groups) for seg in labelled]
+    return video_sequences(streams, tracks, report), report
 
 
 def _names(names: Iterable[str]) -> str:

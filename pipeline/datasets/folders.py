@@ -12,6 +12,7 @@ strings: {"video": "happy/walk_01.mp4", "content": "walk", "view_deg": "35", ...
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from pipeline.datasets.base import EMOTIONS, Sequence
 from pipeline.keypoints import (
     ExtractionReport,
     KeypointCache,
+    KeypointTrack,
     PoseSettings,
     TrackRequest,
     VideoJob,
@@ -162,25 +164,28 @@ def read_folders(
         jobs, cache=cache, pose_model=pose_model, settings=settings, n_jobs=n_jobs,
         progress=progress,
     )  # fmt: skip
+    streams = [(v.name, v.label, v.groups) for v in videos]
+    return video_sequences(streams, tracks, report), report
+
+
+def video_sequences(
+    streams: Iterable[tuple[str, str, dict[str, str]]],
+    tracks: Mapping[str, KeypointTrack],
+    report: ExtractionReport,
+) -> list[Sequence]:
+    """One `Sequence` (source "video") per (name, label, groups) stream whose track found
+    someone; each other stream goes into `report.skipped` with the reason."""
     sequences = []
-    for video in videos:
-        track = tracks.get(video.name)
+    for name, label, groups in streams:
+        track = tracks.get(name)
         if track is None:
-            report.skipped[video.name] = "video missing or unreadable"
+            report.skipped[name] = "video missing or unreadable"
+        elif track.frames.size == 0:
+            report.skipped[name] = "none of its frames could be decoded"
         elif not track.found.any():
-            report.skipped[video.name] = "no person found"
+            report.skipped[name] = "no person found"
         else:
-            world, image, visibility = track.joints()
             sequences.append(
-                Sequence(
-                    world,
-                    image,
-                    visibility,
-                    track.t_s,
-                    video.label,
-                    dict(video.groups),
-                    source="video",
-                    name=video.name,
-                )  # fmt: skip
+                Sequence(*track.joints(), track.t_s, label, dict(groups), source="video", name=name)
             )
-    return sequences, report
+    return sequences

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import skeleton
+from pipeline import render, skeleton
 from pipeline.keypoints import (
     CacheError,
     ExtractionReport,
@@ -49,14 +49,8 @@ def square_frames(n: int, size: int = 20) -> list[np.ndarray]:
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = FPS) -> Path:
-    import cv2
-
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    assert writer.isOpened()
-    for f in frames:
-        writer.write(f)
-    writer.release()
+    """Write BGR frames as an mp4 with the renderer's writer."""
+    render.write_video(frames, path, fps)
     return path
 
 

@@ -54,8 +54,10 @@ def write_tiny_bvh(path: Path, n_frames: int = 4, prefix: str = "") -> Path:
         children.setdefault(parent, []).append(name)
     offsets = {name: off for name, _, off in _TINY_JOINTS}
     lines = ["HIERARCHY"]
+    order: list[str] = []  # joints in file order: the order of the motion channels
 
     def emit(name: str, depth: int) -> None:
+        order.append(name)
         pad = "  " * depth
         kind = "ROOT" if depth == 0 else "JOINT"
         lines.append(f"{pad}{kind} {prefix}{name}")
@@ -72,14 +74,6 @@ def write_tiny_bvh(path: Path, n_frames: int = 4, prefix: str = "") -> Path:
         lines.append(f"{pad}}}")
 
     emit("Hips", 0)
-    order: list[str] = []
-
-    def walk(name: str) -> None:
-        order.append(name)
-        for kid in children.get(name, []):
-            walk(kid)
-
-    walk("Hips")
     lines += ["MOTION", f"Frames: {n_frames}", "Frame Time: 0.0333333"]
     for f in range(n_frames):
         row: list[float] = []

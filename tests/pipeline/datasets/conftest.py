@@ -84,18 +84,12 @@ def paste(wh: tuple[int, int], photos: list[tuple[int, int, np.ndarray]]) -> np.
 
 
 def write_video(path: Path, frames_rgb: list[np.ndarray], fps: float) -> Path:
-    """Write RGB frames as an mp4 (MPEG-4 part 2) with OpenCV."""
+    """Write RGB frames as an mp4 (MPEG-4 part 2) with the renderer's writer."""
     import cv2
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = frames_rgb[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    assert writer.isOpened(), "OpenCV cannot write mp4 here"
-    try:
-        for frame in frames_rgb:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
+    from pipeline.render import write_video as write_bgr
+
+    write_bgr((cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames_rgb), path, fps)
     return path
 
 
