@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
-from pipeline.io import atomic_path
+from pipeline.io import atomic_path, file_sha256
 from pipeline.pose import PoseEstimator, PoseFrame, check_pose_model, default_model_path
 from pipeline.validate import check_array, check_fraction
 from pipeline.video import (
@@ -335,15 +335,6 @@ def _checksum(arrays: Mapping[str, np.ndarray]) -> str:
 
 def _digest(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
-
-
-def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
-    """sha256 of a file's bytes, hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk_bytes):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cache_key(video_sha: str, model_sha: str, settings: PoseSettings, request: TrackRequest) -> str:

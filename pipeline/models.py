@@ -10,7 +10,6 @@ does not compute the same way, so a model can never be fed features it was not t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import struct
@@ -27,7 +26,7 @@ import numpy.typing as npt
 from pipeline import skeleton
 from pipeline.features import FEATURE_VERSIONS, feature_count
 from pipeline.forest import FlatForest
-from pipeline.io import atomic_path, write_text_atomic
+from pipeline.io import atomic_path, file_sha256, write_text_atomic
 from pipeline.window import WindowSpec
 
 FORMAT: Final[str] = "posemotion-model/1"
@@ -229,7 +228,7 @@ def save_model(model: EmotionModel, path: str | Path) -> Path:
     payload = {**model.header(), "pipeline": model.pipeline, "metadata": model.metadata}
     with atomic_path(path) as tmp:
         joblib.dump(payload, tmp, compress=3)
-        digest = _sha256(tmp)
+        digest = file_sha256(tmp)
     card = card_path(path)
     write_text_atomic(card, json.dumps(model.card(digest), indent=2, default=str) + "\n")
     return card
@@ -254,7 +253,7 @@ def load_model(path: str | Path, *, require_card: bool = True) -> EmotionModel:
             card = json.loads(card_file.read_text())
         except (OSError, ValueError) as e:
             raise ModelError(f"model card {card_file} is not valid JSON: {e}") from None
-        digest = _sha256(path)
+        digest = file_sha256(path)
         if not isinstance(card, dict) or card.get("sha256") != digest:
             raise ModelError(
                 f"{path} does not match its card {card_file.name} (sha256 {digest[:12]}…); "
@@ -303,11 +302,3 @@ def load_model(path: str | Path, *, require_card: bool = True) -> EmotionModel:
         joints=tuple(payload["joints"]),
         metadata=dict(payload.get("metadata", {})),
     )
-
-
-def _sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -47,7 +47,7 @@ import numpy.typing as npt
 from pipeline import skeleton as sk
 from pipeline.bvh import Motion, read_bvh
 from pipeline.camera import CameraPoses, VirtualCamera
-from pipeline.datasets.mocap import DEFAULT_STYLES, STYLE_LABELS, Clip, _labels
+from pipeline.datasets.mocap import DEFAULT_STYLES, STYLE_LABELS, Clip, label_names
 from pipeline.io import write_text_atomic
 from pipeline.validate import check_fraction, check_positive
 
@@ -1114,7 +1114,7 @@ class RenderJob:
             return False
 
 
-def read_labels(dataset: str | Path) -> list[Clip]:
+def readlabel_names(dataset: str | Path) -> list[Clip]:
     """Every clip of a Bandai-Namco-layout dataset, with its content and style.
 
     The layout: `data/<clip>.bvh` with `data/<clip>.json` = {"content": i, "style": j},
@@ -1130,8 +1130,8 @@ def read_labels(dataset: str | Path) -> list[Clip]:
                 f"{p} not found: --dataset must be a folder with data/*.bvh, data/*.json "
                 "and cfg/{content,style}_label.txt (the Bandai-Namco layout)"
             )
-    contents = _labels(cfg / "content_label.txt")
-    styles = _labels(cfg / "style_label.txt")
+    contents = label_names(cfg / "content_label.txt")
+    styles = label_names(cfg / "style_label.txt")
     out = []
     for bvh in sorted(data.glob("*.bvh")):
         meta = bvh.with_suffix(".json")
@@ -1190,7 +1190,7 @@ def plan_dataset(
         _check_view(v)
     base = camera or VirtualCamera()
     jobs = []
-    for clip in read_labels(dataset):
+    for clip in readlabel_names(dataset):
         if clip.style not in styles:
             continue
         n = _frames_to_render(clip.path, max_frames)

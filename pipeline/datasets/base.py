@@ -15,6 +15,33 @@ FloatArr = npt.NDArray[np.float32]
 
 # Canonical label names; dataset readers map their own spellings onto these.
 EMOTIONS = ("Happy", "Sad", "Fear", "Surprise", "Disgust", "Anger", "Neutral")
+EMOTION_NAMES = {e.lower(): e for e in EMOTIONS}  # exact names, any case
+# Spellings also accepted in folder names (lower case).
+LABEL_ALIASES: dict[str, str] = {
+    **EMOTION_NAMES,
+    "happiness": "Happy", "joy": "Happy", "joyful": "Happy",
+    "sadness": "Sad",
+    "fearful": "Fear", "afraid": "Fear", "scared": "Fear",
+    "surprised": "Surprise",
+    "disgusted": "Disgust",
+    "angry": "Anger",
+    "normal": "Neutral", "calm": "Neutral",
+}  # fmt: skip
+
+
+def canonical_label(name: str) -> str:
+    """The canonical emotion for a label or folder name (case-insensitive, aliases accepted).
+
+    Raises:
+        ValueError: an unknown name; the message lists the valid ones.
+    """
+    label = LABEL_ALIASES.get(name.strip().lower())
+    if label is None:
+        raise ValueError(
+            f"label folder {name!r} is not an emotion; use one of {', '.join(EMOTIONS)} "
+            f"(or {', '.join(sorted(k for k in LABEL_ALIASES if k.title() not in EMOTIONS))})"
+        )
+    return label
 
 
 @dataclass(frozen=True)

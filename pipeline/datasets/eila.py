@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 from collections_extended import bag
 
-from pipeline.datasets.base import EMOTIONS, Sequence
+from pipeline.datasets.base import EMOTION_NAMES, EMOTIONS, Sequence
 from pipeline.datasets.folders import VIDEO_EXTENSIONS, video_sequences
 from pipeline.keypoints import (
     ExtractionReport,
@@ -55,7 +55,6 @@ COLUMNS = (
 )  # fmt: skip
 BOX_COLUMNS = ("X", "Y", "Width", "Height")
 IGNORED_LABEL = "no annotation"
-_CANONICAL = {e.lower(): e for e in EMOTIONS}
 _MAX_LISTED = 10  # rows named in one error message
 
 
@@ -129,9 +128,9 @@ def parse_labels(text: str) -> list[str]:
         key = label.strip().lower()
         if key == IGNORED_LABEL:
             continue
-        if key not in _CANONICAL:
+        if key not in EMOTION_NAMES:
             raise ValueError(f"unknown label {label!r}")
-        out.append(_CANONICAL[key])
+        out.append(EMOTION_NAMES[key])
     return out
 
 

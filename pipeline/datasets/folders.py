@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.datasets.base import EMOTIONS, Sequence
+from pipeline.datasets.base import EMOTIONS, LABEL_ALIASES, Sequence, canonical_label
 from pipeline.keypoints import (
     ExtractionReport,
     KeypointCache,
@@ -28,31 +28,6 @@ from pipeline.keypoints import (
 )
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-LABEL_ALIASES: dict[str, str] = {
-    **{e.lower(): e for e in EMOTIONS},
-    "happiness": "Happy", "joy": "Happy", "joyful": "Happy",
-    "sadness": "Sad",
-    "fearful": "Fear", "afraid": "Fear", "scared": "Fear",
-    "surprised": "Surprise",
-    "disgusted": "Disgust",
-    "angry": "Anger",
-    "normal": "Neutral", "calm": "Neutral",
-}  # fmt: skip
-
-
-def canonical_label(name: str) -> str:
-    """The canonical emotion for a folder name (case-insensitive, aliases accepted).
-
-    Raises:
-        ValueError: an unknown name; the message lists the valid ones.
-    """
-    label = LABEL_ALIASES.get(name.strip().lower())
-    if label is None:
-        raise ValueError(
-            f"label folder {name!r} is not an emotion; use one of {', '.join(EMOTIONS)} "
-            f"(or {', '.join(sorted(k for k in LABEL_ALIASES if k.title() not in EMOTIONS))})"
-        )
-    return label
 
 
 @dataclass(frozen=True)

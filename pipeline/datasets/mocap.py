@@ -70,8 +70,8 @@ def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
     data = root / "data"
     if not data.is_dir():
         raise FileNotFoundError(f"no data/ folder in {root} (expected the Bandai-Namco layout)")
-    contents = _labels(root / "cfg" / "content_label.txt")
-    style_names = _labels(root / "cfg" / "style_label.txt")
+    contents = label_names(root / "cfg" / "content_label.txt")
+    style_names = label_names(root / "cfg" / "style_label.txt")
     if styles is not None:
         unknown = sorted(set(styles) - set(style_names))
         if unknown:
@@ -82,7 +82,7 @@ def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
         if not meta.is_file():
             raise FileNotFoundError(f"{bvh.name} has no label file {meta.name}")
         try:
-            labels = json.loads(meta.read_text())
+            labels = json.loads(meta.read_text(encoding="utf-8"))
             content, style = contents[labels["content"]], style_names[labels["style"]]
         except (ValueError, KeyError, IndexError, TypeError) as e:
             raise ValueError(f"{meta}: bad label file ({type(e).__name__}: {e})") from None
@@ -91,11 +91,11 @@ def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
     return clips
 
 
-def _labels(path: Path) -> list[str]:
+def label_names(path: Path) -> list[str]:
     """Label names from a cfg file, without the `dataset-1_` prefix."""
     if not path.is_file():
         raise FileNotFoundError(f"label file not found: {path}")
-    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
     return [ln.split("_", 1)[1] if "_" in ln else ln for ln in lines]
 
 

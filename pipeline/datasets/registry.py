@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.datasets.base import EMOTIONS, Sequence
+from pipeline.datasets.base import EMOTION_NAMES, EMOTIONS, Sequence
 from pipeline.datasets.mocap import STYLE_LABELS, MocapOptions, read_mocap
 from pipeline.keypoints import ExtractionReport, KeypointCache
 
@@ -59,14 +59,10 @@ class ReadOptions:
 
 
 def canonical(label: str) -> str:
-    """A label or mocap style name as the canonical label ("angry" -> "Anger")."""
-    low = label.strip().lower()
-    if low in STYLE_LABELS:
-        return STYLE_LABELS[low]
-    for e in EMOTIONS:
-        if e.lower() == low:
-            return e
-    return label
+    """A label or mocap style name as the canonical label ("angry" -> "Anger"); unknown
+    names (folder-name aliases such as "joy" included) are returned as given, for the
+    caller to report."""
+    return {**EMOTION_NAMES, **STYLE_LABELS}.get(label.strip().lower(), label)
 
 
 def read_dataset(
