@@ -167,27 +167,11 @@ class LatestFrame:
             return self._closed and self._frame is None
 
 
-class _Prepare:
-    """Scales frames to a fixed working size (INTER_AREA when shrinking); adds the RGB copy."""
+def _with_rgb(image: npt.NDArray[np.uint8], index: int, t_s: float, grabbed_s: float) -> Frame:
+    """A Frame of a working-size BGR image, with its RGB copy (made on the capture thread)."""
+    import cv2
 
-    def __init__(self, size_wh: tuple[int, int]) -> None:
-        self.size_wh = size_wh
-
-    def resize(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-        return resize_to(image, self.size_wh)
-
-    def frame(
-        self, image: npt.NDArray[np.uint8], index: int, t_s: float, grabbed_s: float
-    ) -> Frame:
-        """A Frame of a working-size BGR image, with its RGB copy."""
-        import cv2
-
-        return Frame(image, index, t_s, grabbed_s, cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-
-    def __call__(
-        self, image: npt.NDArray[np.uint8], index: int, t_s: float, grabbed_s: float
-    ) -> Frame:
-        return self.frame(self.resize(image), index, t_s, grabbed_s)
+    return Frame(image, index, t_s, grabbed_s, cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
 
 class _ThreadedSource:
@@ -312,12 +296,11 @@ class CameraSource(_ThreadedSource):
         self._cap = self._opener(index)
         reported = VideoInfo.from_capture(self._cap)
         width, height = reported.width or 640, reported.height or 480
-        size = fit_size(width, height, max_side)
-        self._prepare = _Prepare(size)
+        self._size = fit_size(width, height, max_side)
         self.info = SourceInfo(
             name=f"camera {index}",
-            width=size[0],
-            height=size[1],
+            width=self._size[0],
+            height=self._size[1],
             native_wh=(width, height),
             nominal_fps=reported.fps,
             total_frames=None,
@@ -334,7 +317,7 @@ class CameraSource(_ThreadedSource):
                 if failing_since is not None:
                     log.warning("%s is delivering frames again", self.info.name)
                     failing_since = None
-                frame = self._prepare(image, index, now, now)
+                frame = _with_rgb(resize_to(image, self._size), index, now, now)
                 index += 1
                 if not self._slot.put(frame):
                     return
@@ -393,20 +376,20 @@ class FileSource(_ThreadedSource):
         self.path = Path(path)
         self._realtime = realtime
         self._loop = loop
+        self._max_side = max_side
         self._skipped_indices: list[int] = []
         self._skipped_before = 0  # from earlier passes
         video = VideoInfo.from_path(self.path)
         self._fps = video.fps
-        self._frames: Iterator[VideoFrame] = iter_frames(self.path, skipped=self._skipped_indices)
+        self._frames = self._open()
         # Decode the first frame here, so a file without frames fails before anything starts.
         self._first: VideoFrame | None = next(self._frames)
-        size = fit_size(self._first.image.shape[1], self._first.image.shape[0], max_side)
-        self._prepare = _Prepare(size)
+        height, width = self._first.image.shape[:2]
         self.info = SourceInfo(
             name=self.path.name,
-            width=size[0],
-            height=size[1],
-            native_wh=(self._first.image.shape[1], self._first.image.shape[0]),
+            width=width,
+            height=height,
+            native_wh=video.resolution_wh,
             nominal_fps=video.fps,
             total_frames=video.total_frames or None,
         )
@@ -423,40 +406,43 @@ class FileSource(_ThreadedSource):
             frame = replace(frame, grabbed_s=self._clock())
         return frame
 
-    def _one_pass(self) -> Iterator[tuple[int, float, npt.NDArray[np.uint8]]]:
-        """(index, t_s, working-size BGR image) of each decodable frame, from the file."""
+    def _open(self) -> Iterator[VideoFrame]:
+        """The file's decodable frames at working size, scaled as keypoint extraction does."""
+        return iter_frames(self.path, skipped=self._skipped_indices, max_side=self._max_side)
+
+    def _one_pass(self) -> Iterator[VideoFrame]:
+        """Each decodable frame of the file (the first pass starts with `__init__`'s frame)."""
         if self._first is not None:
             first, self._first = self._first, None
-            yield first.index, first.t_s, self._prepare.resize(first.image)
+            yield first
         else:
             self._skipped_before += len(self._skipped_indices)
             self._skipped_indices.clear()
-            self._frames = iter_frames(self.path, skipped=self._skipped_indices)
-        for vf in self._frames:
-            yield vf.index, vf.t_s, self._prepare.resize(vf.image)
+            self._frames = self._open()
+        yield from self._frames
 
-    def _passes(self) -> Iterator[tuple[int, float, npt.NDArray[np.uint8]]]:
-        """(index, t_s, image) over one pass, or forever with `loop`, indices and times continuing.
+    def _passes(self) -> Iterator[VideoFrame]:
+        """Frames over one pass, or forever with `loop`, indices and times continuing.
 
         With `loop`, a clip whose frames fit in `MAX_CACHE_BYTES` is decoded once and later
         passes replay copies from memory (the same frames, without decoding them again).
         """
         t_offset, i_offset = 0.0, 0
-        cache: list[tuple[int, float, npt.NDArray[np.uint8]]] | None = [] if self._loop else None
+        cache: list[VideoFrame] | None = [] if self._loop else None
         cached_bytes = 0
-        frames: Iterator[tuple[int, float, npt.NDArray[np.uint8]]] = self._one_pass()
+        frames: Iterator[VideoFrame] = self._one_pass()
         from_cache = False
         first_pass_skipped = 0
         while True:
             last = -1
-            for index, t_s, image in frames:
-                last = index
+            for vf in frames:
+                last = vf.index
                 if cache is not None and not from_cache:
-                    cached_bytes += image.nbytes
+                    cached_bytes += vf.image.nbytes
                     cache = cache if cached_bytes <= MAX_CACHE_BYTES else None
                     if cache is not None:
-                        cache.append((index, t_s, image.copy()))
-                yield i_offset + index, t_offset + t_s, image
+                        cache.append(replace(vf, image=vf.image.copy()))
+                yield VideoFrame(vf.image, i_offset + vf.index, t_offset + vf.t_s)
             if not self._loop or self._stop.is_set() or last < 0:
                 return
             # Next pass: indices and timestamps continue after this one.
@@ -468,23 +454,23 @@ class FileSource(_ThreadedSource):
                     from_cache = True
                 else:
                     self._skipped_before += first_pass_skipped
-                frames = ((i, t, image.copy()) for i, t, image in cache)
+                frames = (replace(vf, image=vf.image.copy()) for vf in cache)
             else:
                 frames = self._one_pass()
 
     def _produce(self) -> None:
         start_clock: float | None = None
-        for index, t_s, image in self._passes():
+        for vf in self._passes():
             if self._stop.is_set():
                 return
             if self._realtime:
                 now = self._clock()
                 if start_clock is None:
-                    start_clock = now - t_s
-                delay = start_clock + t_s - now
+                    start_clock = now - vf.t_s
+                delay = start_clock + vf.t_s - now
                 if delay > 0 and self._stop.wait(delay):
                     return
-            frame = self._prepare.frame(image, index, t_s, self._clock())
+            frame = _with_rgb(vf.image, vf.index, vf.t_s, self._clock())
             if not self._slot.put(frame, block=not self._realtime):
                 return
 
