@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 
 ProbArr = npt.NDArray[np.float64]
 QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
+# Latencies kept for the end-of-run summary: the most recent ones only, so memory stays
+# fixed however long a run lasts (100 000 frames: about 55 min at 30 fps, ~3 MB).
+MAX_LATENCIES = 100_000
 
 
 class PoseStage(Protocol):
@@ -88,7 +92,10 @@ class StageTimes:
 
     @property
     def non_pose_ms(self) -> float:
-        """Everything on the main thread except waiting and pose inference."""
+        """Per-frame work besides pose: prepare, window, classify, smooth and draw.
+
+        Waiting, pose inference, the sinks (`output_ms`) and the display are not included.
+        """
         return self.prepare_ms + self.window_ms + self.classify_ms + self.smooth_ms + self.draw_ms
 
 
@@ -101,7 +108,6 @@ class Tick:
         person: the followed person, or None when nobody was found.
         decision: the shown state and label.
         probabilities: (C,) smoothed probabilities, or None when nothing was classified.
-        raw_probabilities: (C,) the classifier's output for this window, or None.
         progress: fraction of a window collected since the person appeared, [0, 1].
         times: stage durations.
         fps, dropped, skipped: processing rate (frames/s) and the source's counters so far.
@@ -112,7 +118,6 @@ class Tick:
     person: PoseFrame | None
     decision: Decision
     probabilities: ProbArr | None
-    raw_probabilities: ProbArr | None
     progress: float
     times: StageTimes = field(default_factory=StageTimes)
     fps: float = 0.0
@@ -165,9 +170,10 @@ class Analyzer:
         self._last_ms = timestamp_ms
         person = self.pose.detect(rgb, timestamp_ms, self._previous)
         t2 = clock()
+        found = person.found
         window: Window | None = None
         vector = None
-        if person.found:
+        if found:
             self._previous = person
             world, image, visibility = person.joints()
             self.buffer.push(world, image, visibility, frame.t_s)
@@ -180,17 +186,17 @@ class Analyzer:
             self.buffer.push_empty(frame.t_s)
             self._person_since = None
         t3 = clock()
-        raw = smoothed = None
+        smoothed = None
         if vector is not None:
-            raw = self.model.predict_proba(vector)[0]
+            proba = self.model.predict_proba(vector)[0]
             t4 = clock()
-            smoothed = self.smoother.update(raw, frame.t_s)
+            smoothed = self.smoother.update(proba, frame.t_s)
             decision = self.decider.update(smoothed)
         else:
             t4 = t3
             self.smoother.reset()
             self.decider.reset()
-            decision = Decision(COLLECTING if person.found else NO_PERSON)
+            decision = Decision(COLLECTING if found else NO_PERSON)
         t5 = clock()
         progress = 0.0
         if self._person_since is not None:
@@ -208,10 +214,9 @@ class Analyzer:
         return Tick(
             index=frame.index,
             t_s=frame.t_s,
-            person=person if person.found else None,
+            person=person if found else None,
             decision=decision,
             probabilities=smoothed,
-            raw_probabilities=raw,
             progress=progress,
             times=times,
         )
@@ -303,8 +308,9 @@ class RunSummary:
     Attributes:
         frames: frames processed. dropped, skipped: the source's counters at the end.
         reason: why it stopped ("end of video", "quit", "signal", "max frames", "duration").
-        first_t_s, last_t_s: source times of the first and last processed frame, seconds.
-        latencies_ms: capture-to-label latency of every processed frame.
+        first_t_s: source time of the first processed frame, seconds.
+        latencies_ms: capture-to-label latency of each processed frame, the last
+            `MAX_LATENCIES` of them.
         elapsed_s: clock time from the first to the last processed frame, seconds.
     """
 
@@ -313,8 +319,7 @@ class RunSummary:
     skipped: int = 0
     reason: str = ""
     first_t_s: float | None = None
-    last_t_s: float | None = None
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=MAX_LATENCIES))
     elapsed_s: float = 0.0
 
     @property
@@ -393,7 +398,6 @@ def run_loop(
         if on_tick is not None:
             on_tick(frame, tick)
         summary.frames += 1
-        summary.last_t_s = frame.t_s
         summary.latencies_ms.append(tick.times.latency_ms)
         if screen is not None:
             t_show = clock()

@@ -22,7 +22,6 @@ def make_tick(state=CLASSIFIED) -> Tick:
         person=None,
         decision=Decision(state, 1 if classified else None),
         probabilities=np.array([0.25, 0.75]) if classified else None,
-        raw_probabilities=None,
         progress=1.0,
         times=StageTimes(latency_ms=31.234),
         fps=29.87,

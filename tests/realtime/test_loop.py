@@ -151,6 +151,19 @@ def test_limits(tiny_model, fake_clock, kwargs, frames, reason, fakes):
     assert (summary.frames, summary.reason) == (frames, reason)
 
 
+def test_summary_keeps_the_latest_latencies_only(tiny_model, fake_clock, fakes, monkeypatch):
+    """Memory stays fixed on a long run: only the last MAX_LATENCIES latencies are kept."""
+    import realtime.loop as loop
+
+    monkeypatch.setattr(loop, "MAX_LATENCIES", 10)
+    camera = fakes.Camera(fake_clock, fps=30.0, n_frames=40)
+    analyzer = make_analyzer(tiny_model, fake_clock, fakes.Pose(fake_clock, delay_s=0.01))
+    seen: list[float] = []
+    summary = run_loop(camera, analyzer, on_tick=lambda f, t: seen.append(t.times.latency_ms))
+    assert summary.frames == 40 and len(seen) == 40
+    assert list(summary.latencies_ms) == seen[-10:]
+
+
 def test_stop_event_ends_the_loop(tiny_model, fake_clock, fakes):
     stop = threading.Event()
     camera = fakes.Camera(fake_clock, fps=30.0, n_frames=300)

@@ -43,7 +43,6 @@ def _tick(person, state, label, proba) -> Tick:
         person=person,
         decision=Decision(state, label if state == CLASSIFIED else None),
         probabilities=None if proba is None else np.array(proba),
-        raw_probabilities=None,
         progress=0.4,
         times=StageTimes(latency_ms=31.0),
         fps=29.5,
