@@ -21,6 +21,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.validate import check_positive
+
 log = logging.getLogger(__name__)
 
 # File extension -> FourCC. OpenCV's pip wheels carry no H.264 encoder, so MP4 uses MPEG-4 Part 2.
@@ -50,8 +52,7 @@ class VideoRecorder:
     def __init__(self, path: str | Path, fps: float, queue_size: int = 32) -> None:
         self.path = Path(path)
         self.fourcc = codec_for(self.path)
-        if not fps > 0:
-            raise ValueError(f"`fps` must be > 0 frames per second, got {fps}")
+        check_positive("fps", fps, "frames per second")
         if queue_size < 1:
             raise ValueError(f"`queue_size` must be >= 1 frames, got {queue_size}")
         if not self.path.parent.is_dir():

@@ -23,6 +23,8 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.validate import check_positive
+
 ProbArr = npt.NDArray[np.float64]
 
 NO_PERSON: Final[str] = "no person"
@@ -63,9 +65,7 @@ class ExponentialSmoothing:
     """
 
     def __init__(self, tau_s: float = 0.5) -> None:
-        if not tau_s > 0:
-            raise ValueError(f"`tau_s` must be > 0 seconds, got {tau_s}")
-        self.tau_s = tau_s
+        self.tau_s = check_positive("tau_s", tau_s, "seconds")
         self._state: ProbArr | None = None
         self._t_s = 0.0
 
