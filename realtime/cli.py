@@ -15,13 +15,14 @@ import logging
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
 from pipeline.video import POSE_MAX_SIDE
+from realtime.capture import DEFAULT_RETRY_S
 
 EXAMPLES = """\
 inputs (exactly one):
@@ -71,7 +72,7 @@ class RealtimeConfig:
     smoothing_k: int = 10
     min_confidence: float = 0.4
     margin: float = 0.1
-    camera_retry_s: float = 5.0
+    camera_retry_s: float = DEFAULT_RETRY_S
 
     def __post_init__(self) -> None:
         chosen = (self.camera is not None) + (self.video is not None) + self.demo
@@ -114,28 +115,13 @@ class RealtimeConfig:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RealtimeConfig:
-        return cls(
-            camera=args.camera,
-            video=args.video,
-            demo=args.demo,
-            loop=args.loop or args.demo,
-            realtime=args.realtime,
-            model=args.model,
-            pose_model=args.pose_model,
-            record=args.record,
-            jsonl=args.jsonl,
-            headless=args.headless,
-            max_frames=args.max_frames,
-            duration_s=args.duration,
-            max_side=args.max_side,
-            max_people=args.max_people,
-            smoothing=args.smoothing,
-            smoothing_s=args.smoothing_s,
-            smoothing_k=args.smoothing_k,
-            min_confidence=args.min_confidence,
-            margin=args.margin,
-            camera_retry_s=args.camera_retry_s,
-        )
+        """The config of parsed `build_parser` arguments (each option's dest is a field)."""
+        values = {f.name: getattr(args, f.name) for f in fields(cls)}
+        return cls(**{**values, "loop": args.loop or args.demo})
+
+
+# The parser's defaults, stated once (in `RealtimeConfig`).
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(RealtimeConfig)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--max-frames", type=int, metavar="N", help="stop after N processed frames")
     play.add_argument(
         "--duration",
+        dest="duration_s",
         type=float,
         metavar="S",
         help="stop after S seconds of source time (wall time for a camera or a paced video)",
@@ -187,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument(
         "--max-side",
         type=int,
-        default=POSE_MAX_SIDE,
+        default=_DEFAULTS["max_side"],
         metavar="PX",
         help="scale frames down (same aspect) so their longer side is at most PX "
         "pixels, for pose, display and recording; 0 keeps the native size",
@@ -195,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument(
         "--camera-retry-s",
         type=float,
-        default=5.0,
+        default=_DEFAULTS["camera_retry_s"],
         metavar="S",
         help="when the camera stops delivering, retry (reopening it every second) "
         "for S seconds, then stop with exit code 1",
@@ -217,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     mod.add_argument(
         "--max-people",
         type=int,
-        default=1,
+        default=_DEFAULTS["max_people"],
         metavar="N",
         help="people PoseLandmarker looks for; one is followed (see below). "
         "N > 1 costs about 10 ms per frame more",
@@ -226,27 +213,27 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument(
         "--smoothing",
         choices=sorted(SMOOTHERS),
-        default="ema",
+        default=_DEFAULTS["smoothing"],
         help="smoothing of the class probabilities over time",
     )
     lab.add_argument(
         "--smoothing-s",
         type=float,
-        default=0.5,
+        default=_DEFAULTS["smoothing_s"],
         metavar="S",
         help="time constant of --smoothing ema, seconds",
     )
     lab.add_argument(
         "--smoothing-k",
         type=int,
-        default=10,
+        default=_DEFAULTS["smoothing_k"],
         metavar="K",
         help="classifications averaged by --smoothing mean",
     )
     lab.add_argument(
         "--min-confidence",
         type=float,
-        default=0.4,
+        default=_DEFAULTS["min_confidence"],
         metavar="P",
         help="smallest smoothed probability shown as an emotion; below it the "
         "label reads 'uncertain'",
@@ -254,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument(
         "--margin",
         type=float,
-        default=0.1,
+        default=_DEFAULTS["margin"],
         metavar="P",
         help="hysteresis: a new label must lead the shown one by P to replace it",
     )
@@ -309,10 +296,6 @@ def display_problem() -> str | None:
     if not _x_display_answers(display):
         return f"display {display} does not answer"
     return None
-
-
-def display_available() -> bool:
-    return display_problem() is None
 
 
 def _x_display_answers(display: str) -> bool:

@@ -2,7 +2,8 @@
 
 Nothing here needs mediapipe, a camera or a display. The synthetic person is the shared
 13-joint skeleton placed into PoseLandmarker-shaped output (33 landmarks), moving "calm"
-(slow sway) or "lively" (arms waving fast); the tiny model is trained on exactly that.
+(slight sway) or "lively" (arms waving), from the shared `synthetic_world`; the tiny model
+is trained on exactly that.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pipeline.models import DEFAULT_MODEL, EmotionModel, make_classifier, save_m
 from pipeline.pose import PoseFrame
 from pipeline.window import WindowSpec, make_window
 from realtime.capture import Frame, SourceInfo
+from tests.conftest import synthetic_world
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -29,41 +31,16 @@ TINY_CLASSES = ("calm", "lively")
 TINY_SPEC = WindowSpec(window_s=0.5, n_frames=8)
 FRAME_WH = (160, 120)
 
-# A standing person, metres, y up, facing +z, left at +x (shared joint order).
-_BASE = np.array(
-    [
-        (0.0, 1.60, 0.10),
-        (0.18, 1.45, 0.0),
-        (-0.18, 1.45, 0.0),
-        (0.22, 1.15, 0.0),
-        (-0.22, 1.15, 0.0),
-        (0.24, 0.88, 0.05),
-        (-0.24, 0.88, 0.05),
-        (0.10, 0.95, 0.0),
-        (-0.10, 0.95, 0.0),
-        (0.11, 0.52, 0.02),
-        (-0.11, 0.52, 0.02),
-        (0.12, 0.08, 0.0),
-        (-0.12, 0.08, 0.0),
-    ],
-    np.float64,
-)
+# The tiny model's classes are two of the shared synthetic movements (tests/conftest.py).
+_MOTIONS = {"calm": "still", "lively": "wave"}
 
 
 def body_at(t_s: float, motion: str) -> npt.NDArray[np.float64]:
-    """(13, 3) world joints at time `t_s` of a "calm" or "lively" movement, metres."""
-    joints = _BASE.copy()
-    if motion == "calm":
-        joints[:, 0] += 0.02 * np.sin(2 * np.pi * 0.3 * t_s)
-    elif motion == "lively":
-        lift = 0.35 * (1 + np.sin(2 * np.pi * 2.5 * t_s))
-        for elbow, wrist, side in ((sk.L_ELBOW, sk.L_WRIST, 1), (sk.R_ELBOW, sk.R_WRIST, -1)):
-            joints[elbow] += (side * 0.5 * lift, 0.6 * lift, 0.0)
-            joints[wrist] += (side * 0.9 * lift, 1.2 * lift, 0.1 * lift)
-        joints[:, 0] += 0.08 * np.sin(2 * np.pi * 1.5 * t_s)
-    else:
+    """(13, 3) world joints at time `t_s` of a "calm" (slight sway) or "lively" (arms
+    waving) movement, metres: `synthetic_world`'s "still" and "wave"."""
+    if motion not in _MOTIONS:
         raise ValueError(f"`motion` must be 'calm' or 'lively', got {motion!r}")
-    return joints
+    return synthetic_world(np.array([t_s]), _MOTIONS[motion])[0]
 
 
 def pose_frame(joints: npt.NDArray[np.float64], image_wh: tuple[int, int] = FRAME_WH) -> PoseFrame:
@@ -254,6 +231,22 @@ def write_video(
         writer.write(image)
     writer.release()
     return path
+
+
+def read_video(path: Path) -> tuple[int, tuple[int, int] | None, float]:
+    """(frames decoded, (width, height) of the last one, frame rate) of a video file."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    n, size = 0, None
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        n, size = n + 1, (image.shape[1], image.shape[0])
+    cap.release()
+    return n, size, fps
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 
@@ -9,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.models import save_model
-from realtime.cli import RealtimeConfig, build_parser, display_available, display_problem, main
+from pipeline.models import card_path, save_model
+from realtime.cli import RealtimeConfig, build_parser, display_problem, main
+from tests.realtime.conftest import read_video
 
 
 def one_error_line(capsys, pattern: str) -> str:
@@ -87,6 +89,13 @@ def test_demo_implies_loop():
     assert RealtimeConfig.from_args(args).loop
 
 
+def test_parsed_defaults_are_the_config_defaults():
+    args = build_parser().parse_args(["--camera", "0"])
+    assert RealtimeConfig.from_args(args) == RealtimeConfig(camera=0)
+    args = build_parser().parse_args(["--camera", "0", "--duration", "3", "--margin", "0.2"])
+    assert RealtimeConfig.from_args(args) == RealtimeConfig(camera=0, duration_s=3.0, margin=0.2)
+
+
 def test_config_is_frozen():
     config = RealtimeConfig(camera=0)
     with pytest.raises(AttributeError):
@@ -98,9 +107,9 @@ def test_display_detection(monkeypatch, tmp_path):
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    assert display_problem() == "DISPLAY is not set" and not display_available()
+    assert display_problem() == "DISPLAY is not set"
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    assert display_available()
+    assert display_problem() is None
     monkeypatch.delenv("WAYLAND_DISPLAY")
     monkeypatch.setenv("DISPLAY", ":987")  # nothing listens there
     assert display_problem() == "display :987 does not answer"
@@ -110,7 +119,7 @@ def test_display_detection(monkeypatch, tmp_path):
         port = server.getsockname()[1]
         if port > 6000:
             monkeypatch.setenv("DISPLAY", f"127.0.0.1:{port - 6000}.0")
-            assert display_available()
+            assert display_problem() is None
 
 
 # --- error paths: one line, exit 2, nothing written ---------------------------------
@@ -122,85 +131,74 @@ def clip(make_video):
 
 
 @pytest.fixture
-def old_jsonl(tmp_path):
-    path = tmp_path / "old.jsonl"
-    path.write_text('{"earlier": "run"}\n')
-    return path
+def fails(capsys, tmp_path):
+    """`fails(argv, pattern)`: `main(argv)`, headless and writing over the JSONL of an
+    earlier run, exits 2 with one error line matching `pattern`; that JSONL is untouched."""
+    old_jsonl = tmp_path / "old.jsonl"
+    old_jsonl.write_text('{"earlier": "run"}\n')
+
+    def run(argv, pattern):
+        assert main([*argv, "--headless", "--jsonl", str(old_jsonl)]) == 2
+        one_error_line(capsys, pattern)
+        assert old_jsonl.read_text() == '{"earlier": "run"}\n'  # nothing already written is lost
+
+    return run
 
 
-def run_expecting_error(capsys, argv, pattern, old_jsonl):
-    assert main([*argv, "--headless", "--jsonl", str(old_jsonl)]) == 2
-    line = one_error_line(capsys, pattern)
-    assert old_jsonl.read_text() == '{"earlier": "run"}\n'  # nothing already written is lost
-    return line
+def video_and_model(video, model, *more) -> list[str]:
+    return ["--video", str(video), "--model", str(model), *map(str, more)]
 
 
-def test_missing_model(capsys, clip, tmp_path, old_jsonl):
-    run_expecting_error(
-        capsys,
-        ["--video", str(clip), "--model", str(tmp_path / "none.joblib")],
-        "model file not found: .*none.joblib",
-        old_jsonl,
-    )
+def reseal(path, card_of=None) -> None:
+    """Give the model file `path` a card that matches it: its own card (or `card_of`'s)
+    with `path`'s sha256."""
+    card = json.loads(card_path(card_of or path).read_text())
+    card["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    card_path(path).write_text(json.dumps(card))
 
 
-def test_corrupt_model(capsys, clip, tiny_model_path, tmp_path, old_jsonl):
-    import hashlib
+def test_missing_model(fails, clip, tmp_path):
+    fails(video_and_model(clip, tmp_path / "none.joblib"), "model file not found: .*none.joblib")
+
+
+def test_corrupt_model(fails, clip, tiny_model_path, tmp_path):
     import shutil
 
     bad = tmp_path / "bad.joblib"
     bad.write_bytes(b"\x80\x04 definitely not a pickle")
-    card = json.loads(tiny_model_path.with_name("tiny.card.json").read_text())
-    card["sha256"] = hashlib.sha256(bad.read_bytes()).hexdigest()
-    (tmp_path / "bad.card.json").write_text(json.dumps(card))
-    run_expecting_error(
-        capsys,
-        ["--video", str(clip), "--model", str(bad)],
-        "is not a readable model file",
-        old_jsonl,
-    )
+    reseal(bad, tiny_model_path)
+    fails(video_and_model(clip, bad), "is not a readable model file")
     shutil.copy(tiny_model_path, tmp_path / "nocard.joblib")
-    run_expecting_error(
-        capsys,
-        ["--video", str(clip), "--model", str(tmp_path / "nocard.joblib")],
+    fails(
+        video_and_model(clip, tmp_path / "nocard.joblib"),
         "model card .*nocard.card.json is missing",
-        old_jsonl,
     )
 
 
-def test_model_that_does_not_match_its_card(capsys, clip, tiny_model_path, tmp_path, old_jsonl):
+def test_model_that_does_not_match_its_card(fails, clip, tiny_model_path, tmp_path):
     import shutil
 
     path = tmp_path / "changed.joblib"
     shutil.copy(tiny_model_path, path)
-    shutil.copy(tiny_model_path.with_name("tiny.card.json"), tmp_path / "changed.card.json")
+    shutil.copy(card_path(tiny_model_path), card_path(path))
     with open(path, "ab") as f:
         f.write(b"\0")
-    run_expecting_error(
-        capsys, ["--video", str(clip), "--model", str(path)], "does not match its card", old_jsonl
-    )
+    fails(video_and_model(clip, path), "does not match its card")
 
 
-def test_model_with_another_feature_version(capsys, clip, tiny_model, tmp_path, old_jsonl):
+def test_model_with_another_feature_version(fails, clip, tiny_model, tmp_path):
     path = tmp_path / "future.joblib"
     save_model(replace(tiny_model, feature_version=99), path)
-    run_expecting_error(
-        capsys,
-        ["--video", str(clip), "--model", str(path)],
-        "trained on feature set 'motion' version 99",
-        old_jsonl,
-    )
+    fails(video_and_model(clip, path), "trained on feature set 'motion' version 99")
 
 
-def test_model_with_another_feature_set(capsys, clip, tiny_model, tmp_path, old_jsonl):
+def test_model_with_another_feature_set(fails, clip, tiny_model, tmp_path):
     """A model whose card names a feature set its classifier was not trained on."""
     path = tmp_path / "seed.joblib"
     save_model(replace(tiny_model, feature_set="seed", feature_version=-1), path)
-    run_expecting_error(
-        capsys,
-        ["--video", str(clip), "--model", str(path)],
+    fails(
+        video_and_model(clip, path),
         f"expects {tiny_model.n_features} features, but feature set 'seed' gives",
-        old_jsonl,
     )
     path = tmp_path / "unknown.joblib"
     save_model(replace(tiny_model, feature_version=1), path)
@@ -209,82 +207,48 @@ def test_model_with_another_feature_set(capsys, clip, tiny_model, tmp_path, old_
     payload = joblib.load(path)
     payload["feature_set"] = "gait"
     joblib.dump(payload, path)
-    save_card = json.loads(path.with_name("unknown.card.json").read_text())
-    import hashlib
-
-    save_card["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    path.with_name("unknown.card.json").write_text(json.dumps(save_card))
-    run_expecting_error(
-        capsys,
-        ["--video", str(clip), "--model", str(path)],
-        "trained on feature set 'gait'",
-        old_jsonl,
-    )
+    reseal(path)
+    fails(video_and_model(clip, path), "trained on feature set 'gait'")
 
 
-def test_missing_video(capsys, tiny_model_path, tmp_path, old_jsonl):
-    run_expecting_error(
-        capsys,
-        ["--video", str(tmp_path / "none.mp4"), "--model", str(tiny_model_path)],
-        "video not found: .*none.mp4",
-        old_jsonl,
-    )
+def test_missing_video(fails, tiny_model_path, tmp_path):
+    fails(video_and_model(tmp_path / "none.mp4", tiny_model_path), "video not found: .*none.mp4")
 
 
-def test_corrupt_video(capsys, tiny_model_path, tmp_path, old_jsonl):
+def test_corrupt_video(fails, tiny_model_path, tmp_path):
     path = tmp_path / "garbage.mp4"
     path.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
-    run_expecting_error(
-        capsys,
-        ["--video", str(path), "--model", str(tiny_model_path)],
+    fails(
+        video_and_model(path, tiny_model_path),
         "cannot open video .*garbage.mp4: not a video file or corrupt",
-        old_jsonl,
     )
 
 
-def test_video_with_no_frames(capsys, tiny_model_path, make_video, old_jsonl):
+def test_video_with_no_frames(fails, tiny_model_path, make_video):
     path = make_video("empty.avi", 0)
-    run_expecting_error(
-        capsys,
-        ["--video", str(path), "--model", str(tiny_model_path)],
-        "no decodable frames|cannot open video",
-        old_jsonl,
-    )
+    fails(video_and_model(path, tiny_model_path), "no decodable frames|cannot open video")
 
 
-def test_camera_that_cannot_be_opened(capsys, tiny_model_path, old_jsonl):
-    run_expecting_error(
-        capsys,
+def test_camera_that_cannot_be_opened(fails, tiny_model_path):
+    fails(
         ["--camera", "99", "--model", str(tiny_model_path)],
         "cannot open camera 99: no such device, or it is in use",
-        old_jsonl,
     )
 
 
-def test_bad_pose_model(capsys, clip, tiny_model_path, tmp_path, old_jsonl):
+def test_bad_pose_model(fails, clip, tiny_model_path, tmp_path):
     fake = tmp_path / "pose.task"
     fake.write_bytes(b"not a zip")
-    run_expecting_error(
-        capsys,
-        ["--video", str(clip), "--model", str(tiny_model_path), "--pose-model", str(fake)],
+    fails(
+        video_and_model(clip, tiny_model_path, "--pose-model", fake),
         "is not a PoseLandmarker .task bundle",
-        old_jsonl,
     )
 
 
-def test_record_into_a_missing_directory(capsys, clip, tiny_model_path, tmp_path, old_jsonl):
-    run_expecting_error(
-        capsys,
-        [
-            "--video",
-            str(clip),
-            "--model",
-            str(tiny_model_path),
-            "--record",
-            str(tmp_path / "no" / "out.mp4"),
-        ],
+def test_record_into_a_missing_directory(fails, clip, tiny_model_path, tmp_path):
+    fails(
+        video_and_model(clip, tiny_model_path, "--record", tmp_path / "no" / "out.mp4"),
         "directory .*no does not exist",
-        old_jsonl,
     )
 
 
@@ -293,18 +257,6 @@ def test_record_into_a_missing_directory(capsys, clip, tiny_model_path, tmp_path
 
 def read_jsonl(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def frame_count(path) -> tuple[int, tuple[int, int]]:
-    cap = cv2.VideoCapture(str(path))
-    n, size = 0, None
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        n, size = n + 1, (image.shape[1], image.shape[0])
-    cap.release()
-    return n, size
 
 
 @pytest.mark.integration
@@ -332,7 +284,7 @@ def test_nobody_in_view_runs_to_the_end(capsys, make_video, tiny_model_path, tmp
     assert [r["frame"] for r in records] == list(range(40))
     assert {r["state"] for r in records} == {"no person"}
     assert all(r["label"] is None and r["probabilities"] is None for r in records)
-    assert frame_count(rec) == (40, (320, 240))
+    assert read_video(rec)[:2] == (40, (320, 240))
 
 
 @pytest.mark.integration
@@ -388,7 +340,7 @@ def test_camera_failing_mid_run_finalises_outputs(capsys, tiny_model_path, tmp_p
     )
     records = read_jsonl(out)
     assert records and records[-1]["frame"] <= 19
-    n, size = frame_count(rec)
+    n, size, _ = read_video(rec)
     assert size == (160, 120) and n == records[-1]["frame"] - records[0]["frame"] + 1
 
 

@@ -16,12 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from pipeline.models import load_model
 from realtime.overlay import ACCENT, BAR, STATE_COLOURS
+from tests.realtime.conftest import read_video
 
 pytestmark = pytest.mark.integration
 
@@ -57,19 +57,6 @@ def run(args: list[str], timeout: float = 180) -> subprocess.CompletedProcess:
 
 def records_of(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
-
-
-def read_video(path: Path) -> tuple[int, tuple[int, int] | None, float]:
-    cap = cv2.VideoCapture(str(path))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    n, size = 0, None
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        n, size = n + 1, (image.shape[1], image.shape[0])
-    cap.release()
-    return n, size, fps
 
 
 def check_records(records: list[dict], classes: tuple[str, ...]) -> None:
