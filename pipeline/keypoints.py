@@ -33,7 +33,13 @@ import numpy.typing as npt
 
 from pipeline import skeleton
 from pipeline.io import atomic_path, file_sha256
-from pipeline.pose import PoseEstimator, PoseFrame, check_pose_model, default_model_path
+from pipeline.pose import (
+    PersonTrack,
+    PoseEstimator,
+    PoseFrame,
+    check_pose_model,
+    default_model_path,
+)
 from pipeline.validate import check_array, check_fraction
 from pipeline.video import (
     POSE_MAX_SIDE,
@@ -393,14 +399,12 @@ class _Stream:
     def __init__(self, request: TrackRequest) -> None:
         self.request = request
         self.rows: list[tuple[int, float, PoseFrame, FloatArr]] = []
-        self.estimator: PoseEstimator | None = None
-        self.previous: PoseFrame | None = None
-        self.last_ms = -1
+        self.track: PersonTrack | None = None
 
     def close(self) -> None:
-        if self.estimator is not None:
-            self.estimator.close()
-            self.estimator = None
+        if self.track is not None:
+            self.track.estimator.close()
+            self.track = None
 
 
 def extract_video(
@@ -475,14 +479,16 @@ def _detect(
     wh: tuple[int, int],
 ) -> None:
     request = stream.request
-    if stream.estimator is None:
-        stream.estimator = PoseEstimator(
-            model_path,
-            mode="video",
-            num_poses=settings.num_poses,
-            min_detection_confidence=settings.min_detection_confidence,
-            min_presence_confidence=settings.min_presence_confidence,
-            min_tracking_confidence=settings.min_tracking_confidence,
+    if stream.track is None:
+        stream.track = PersonTrack(
+            PoseEstimator(
+                model_path,
+                mode="video",
+                num_poses=settings.num_poses,
+                min_detection_confidence=settings.min_detection_confidence,
+                min_presence_confidence=settings.min_presence_confidence,
+                min_tracking_confidence=settings.min_tracking_confidence,
+            )
         )
     if request.boxes is None:
         crop = (0, 0, wh[0], wh[1])
@@ -492,10 +498,7 @@ def _detect(
         x0, y0, x1, y1 = crop
         image = rgb[y0:y1, x0:x1]
     image = resize_to(image, fit_size(image.shape[1], image.shape[0], settings.max_side))
-    ms = max(round(t_s * 1000.0), stream.last_ms + 1)
-    stream.last_ms = ms
-    frame = stream.estimator.detect(np.ascontiguousarray(image), ms, stream.previous)
-    stream.previous = frame if frame.found else stream.previous
+    frame = stream.track(np.ascontiguousarray(image), t_s)
     stream.rows.append((index, t_s, frame, uncrop(frame, crop, wh)))
     if request.frames is not None and row == request.frames.size - 1:
         stream.close()  # free the estimator as soon as its segment ends

@@ -263,6 +263,32 @@ def _to_frame(image_lms: Any, world_lms: Any, image_wh: tuple[int, int]) -> Pose
     return PoseFrame(img[:, :3], world, img[:, 3], img[:, 4], image_wh)
 
 
+class PersonTrack:
+    """One stream of frames through a VIDEO-mode estimator: turns frame times in seconds
+    into the strictly increasing milliseconds PoseLandmarker needs (frames less than 1 ms
+    apart get the next millisecond) and follows one person (`select_person`, from the last
+    person found). The live loop and keypoint extraction both call it, so they cannot
+    time or follow people differently.
+
+    Args:
+        estimator: anything with `PoseEstimator.detect`'s signature, in video mode.
+    """
+
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
+        self._last_ms = -1
+        self._previous: PoseFrame | None = None
+
+    def __call__(self, image_rgb: npt.NDArray[np.uint8], t_s: float) -> PoseFrame:
+        """The followed person in the frame taken at `t_s` seconds (all-NaN if nobody)."""
+        ms = max(round(t_s * 1000.0), self._last_ms + 1)
+        self._last_ms = ms
+        person = self.estimator.detect(image_rgb, ms, self._previous)
+        if person.found:
+            self._previous = person
+        return person
+
+
 def select_person(candidates: list[PoseFrame], previous: PoseFrame | None) -> PoseFrame | None:
     """Follow one person: the candidate whose mid-hip (image) is nearest the previous one's.
 

@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from pipeline.features import vectorize
 from pipeline.models import EmotionModel
-from pipeline.pose import PoseFrame
+from pipeline.pose import PersonTrack, PoseFrame
 from pipeline.window import SkeletonBuffer, Window
 from realtime.capture import Clock, Frame, FrameSource
 from realtime.fps import FpsMeter
@@ -155,8 +155,7 @@ class Analyzer:
         self.decider = decider
         self.clock = clock
         self.buffer = SkeletonBuffer.for_spec(model.window, max_fps)
-        self._last_ms = -1
-        self._previous: PoseFrame | None = None
+        self._track = PersonTrack(pose)
         self._person_since: float | None = None
 
     def step(self, frame: Frame) -> Tick:
@@ -166,15 +165,12 @@ class Analyzer:
         t0 = clock()
         rgb = frame.rgb if frame.rgb is not None else cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         t1 = clock()
-        timestamp_ms = max(int(round(frame.t_s * 1000.0)), self._last_ms + 1)
-        self._last_ms = timestamp_ms
-        person = self.pose.detect(rgb, timestamp_ms, self._previous)
+        person = self._track(rgb, frame.t_s)
         t2 = clock()
         found = person.found
         window: Window | None = None
         vector = None
         if found:
-            self._previous = person
             world, image, visibility = person.joints()
             self.buffer.push(world, image, visibility, frame.t_s)
             if self._person_since is None:

@@ -246,3 +246,26 @@ def test_image_mode_ignores_timestamps(image_estimator, astronaut: np.ndarray) -
     a = image_estimator.detect(astronaut, timestamp_ms=500)
     b = image_estimator.detect(astronaut, timestamp_ms=10)
     np.testing.assert_allclose(a.image, b.image, atol=1e-6)
+
+
+def test_person_track_times_and_follows() -> None:
+    """Seconds -> strictly increasing ms; the last person found is passed as `previous`."""
+    from pipeline.pose import PersonTrack
+
+    seen: list[tuple[int, PoseFrame | None]] = []
+    somebody = PoseFrame(
+        *(np.zeros((33, 3), np.float32),) * 2, *(np.ones(33, np.float32),) * 2, (4, 4)
+    )
+    results = iter([somebody, PoseFrame.empty((4, 4)), somebody])
+
+    class Recorder:
+        def detect(self, image, ms, previous=None):
+            seen.append((ms, previous))
+            return next(results)
+
+    track = PersonTrack(Recorder())
+    image = np.zeros((4, 4, 3), np.uint8)
+    for t in (0.0, 0.0004, 0.0333):
+        track(image, t)
+    assert [ms for ms, _ in seen] == [0, 1, 33]  # 0.4 ms rounds to 0: bumped to 1
+    assert [p is somebody for _, p in seen] == [False, True, True]  # kept through a miss
