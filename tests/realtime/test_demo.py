@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.io import file_sha256
 from realtime import demo
 
 CONTENT = b"pretend this is cam02.mp4"
@@ -120,6 +121,6 @@ def test_real_clip_matches_the_issue(demo_clip):
     """The fetched clip: sha256 as published, 1080x1920, 60 fps, 100 frames."""
     from pipeline.video import VideoInfo
 
-    assert demo.sha256_of(demo_clip) == demo.SHA256
+    assert file_sha256(demo_clip) == demo.SHA256
     info = VideoInfo.from_path(demo_clip)
     assert (info.width, info.height, info.fps, info.total_frames) == (1080, 1920, 60.0, 100)
