@@ -11,15 +11,18 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, *, keep_suffix: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`.
 
     If the block raises (or the process dies), `path` keeps its previous content and the
-    temporary file is removed (or left as `*.tmp`, never under the final name).
+    temporary file is removed (or left as `*.tmp`, never under the final name). With
+    `keep_suffix` the temporary name ends like `path` (`*.tmp.mp4`), for writers such as
+    OpenCV's that choose the format from the extension.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    suffix = ".tmp" + (path.suffix if keep_suffix else "")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)

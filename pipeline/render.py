@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -48,7 +46,7 @@ from pipeline import skeleton as sk
 from pipeline.bvh import Motion, read_bvh
 from pipeline.camera import CameraPoses, VirtualCamera
 from pipeline.datasets.mocap import DEFAULT_STYLES, STYLE_LABELS, Clip, label_names
-from pipeline.io import write_text_atomic
+from pipeline.io import atomic_path, write_text_atomic
 from pipeline.validate import check_fraction, check_positive
 
 F32 = npt.NDArray[np.float32]
@@ -1023,37 +1021,29 @@ def write_video(
     if path.suffix.lower() != ".mp4":
         raise ValueError(f"output video must end in .mp4, got {path.name}")
     check_positive("fps", fps, "frames per second")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     writer = None
     count = 0
-    try:
-        for image in frames:
+    with atomic_path(path, keep_suffix=True) as tmp:
+        try:
+            for image in frames:
+                if writer is None:
+                    h, w = image.shape[:2]
+                    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+                    writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
+                    if not writer.isOpened():
+                        raise RuntimeError(
+                            f"OpenCV could not open an mp4v video writer for {path}; check "
+                            "that opencv-contrib-python (with FFmpeg) is installed"
+                        )
+                writer.write(image)
+                count += 1
+                if progress is not None:
+                    progress(1)
             if writer is None:
-                h, w = image.shape[:2]
-                writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-                if not writer.isOpened():
-                    raise RuntimeError(
-                        f"OpenCV could not open an mp4v video writer for {path}; check that "
-                        "opencv-contrib-python (with FFmpeg) is installed"
-                    )
-            writer.write(image)
-            count += 1
-            if progress is not None:
-                progress(1)
-        if writer is None:
-            raise ValueError(f"no frames to write to {path}")
-        writer.release()
-        writer = None
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if writer is not None:
-            writer.release()
-        if tmp.exists():
-            tmp.unlink()
+                raise ValueError(f"no frames to write to {path}")
+        finally:
+            if writer is not None:
+                writer.release()
     return count
 
 

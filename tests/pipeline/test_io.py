@@ -69,3 +69,15 @@ def test_permissions_are_not_private(tmp_path: Path) -> None:
     mode = stat.S_IMODE(target.stat().st_mode)
     assert mode & 0o044 == 0o044, oct(mode)  # group and others may read (mkstemp gives 0600)
     assert mode & 0o200  # the owner may write
+
+
+def test_keep_suffix_ends_the_temporary_name_like_the_target(tmp_path) -> None:
+    """Writers that pick a format by extension (OpenCV) see `.mp4` on the temporary file."""
+    target = tmp_path / "clip.mp4"
+    with atomic_path(target, keep_suffix=True) as tmp:
+        assert tmp.name.endswith(".tmp.mp4") and tmp.parent == tmp_path
+        tmp.write_bytes(b"video")
+    assert target.read_bytes() == b"video" and not tmp.exists()
+    with atomic_path(target) as tmp:
+        assert tmp.name.endswith(".tmp")
+        tmp.write_bytes(b"x")
