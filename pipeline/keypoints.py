@@ -45,6 +45,7 @@ from pipeline.video import (
     POSE_MAX_SIDE,
     VideoError,
     VideoInfo,
+    check_max_side,
     fit_size,
     iter_frames,
     resize_to,
@@ -95,8 +96,7 @@ class PoseSettings:
             check_fraction(name, getattr(self, name))
         if self.num_poses < 1:
             raise ValueError(f"`num_poses` must be >= 1, got {self.num_poses}")
-        if self.max_side < 0:
-            raise ValueError(f"`max_side` must be >= 0 pixels, got {self.max_side}")
+        check_max_side(self.max_side)
 
 
 @dataclass(frozen=True)

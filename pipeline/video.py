@@ -73,6 +73,18 @@ class VideoFrame:
     t_s: float
 
 
+MIN_MAX_SIDE = 64  # smaller images leave PoseLandmarker nothing to see
+
+
+def check_max_side(max_side: int) -> int:
+    """Raise ValueError unless `max_side` is 0 (native size) or >= MIN_MAX_SIDE pixels."""
+    if max_side != 0 and max_side < MIN_MAX_SIDE:
+        raise ValueError(
+            f"`max_side` must be 0 (native size) or >= {MIN_MAX_SIDE} pixels, got {max_side}"
+        )
+    return max_side
+
+
 def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     """Frame size with the longer side at most `max_side` pixels, same aspect, even numbers.
 

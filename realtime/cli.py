@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from pipeline.video import POSE_MAX_SIDE
+from pipeline.video import MIN_MAX_SIDE, POSE_MAX_SIDE
 from realtime.capture import DEFAULT_RETRY_S
 
 EXAMPLES = """\
@@ -86,9 +86,10 @@ class RealtimeConfig:
             raise ValueError(f"--max-frames must be >= 1, got {self.max_frames}")
         if self.duration_s is not None and not self.duration_s > 0:
             raise ValueError(f"--duration must be > 0 seconds, got {self.duration_s}")
-        if self.max_side != 0 and self.max_side < 64:
+        if self.max_side != 0 and self.max_side < MIN_MAX_SIDE:
             raise ValueError(
-                f"--max-side must be 0 (native size) or >= 64 pixels, got {self.max_side}"
+                f"--max-side must be 0 (native size) or >= {MIN_MAX_SIDE} pixels, "
+                f"got {self.max_side}"
             )
         if self.max_people < 1:
             raise ValueError(f"--max-people must be >= 1, got {self.max_people}")

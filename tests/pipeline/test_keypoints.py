@@ -408,3 +408,11 @@ def test_real_pose_model_finds_the_person_and_parallel_matches_serial(tmp_path: 
     for name, track in serial.items():
         np.testing.assert_allclose(parallel[name].world, track.world, atol=1e-5)
         np.testing.assert_allclose(parallel[name].image, track.image, atol=1e-5)
+
+
+@pytest.mark.parametrize("max_side", [-1, 1, 63])
+def test_pose_settings_refuse_images_too_small_for_pose(max_side: int) -> None:
+    """The same rule as the live app's --max-side: 0 (native size) or >= 64 pixels."""
+    with pytest.raises(ValueError, match=r"`max_side` must be 0 \(native size\) or >= 64 pixels"):
+        PoseSettings(max_side=max_side)
+    assert PoseSettings(max_side=0).max_side == 0 and PoseSettings(max_side=64).max_side == 64
