@@ -152,7 +152,7 @@ def iter_frames(
     cap = open_capture(path)
     try:
         info = VideoInfo.from_capture(cap)
-        size = fit_size(info.width, info.height, max_side)
+        size: tuple[int, int] | None = None  # from the first decoded frame, not the header
         index, produced = 0, 0
         pending: list[int] = []  # failed indices, counted as skipped once a later frame decodes
         while len(pending) < MAX_CONSECUTIVE_FAILURES:
@@ -162,6 +162,8 @@ def iter_frames(
                     skipped.extend(pending)
                 pending.clear()
                 produced += 1
+                if size is None:
+                    size = fit_size(image.shape[1], image.shape[0], max_side)
                 yield VideoFrame(resize_to(image, size), index, index / info.fps)
             else:
                 pending.append(index)
