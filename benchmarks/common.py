@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: summary statistics, the machine, JSON output.
+"""Helpers shared by the benchmark scripts: the parser and main, timing, summary statistics,
+the machine, inputs (windows, video clips) and child processes.
 
 Every benchmark reports each figure as the median and spread (p5/p95, quartiles, min/max)
 of repeated measurements, and records the machine it ran on.
@@ -10,17 +11,25 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pipeline.datasets.base import Sequence as Movement
+    from pipeline.window import Window, WindowSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 SHARED_MOCAP = SHARED_DIR / "data" / "bandai-namco-motion-1"
+# what a bad setup raises (missing file or package, bad value, a tool failing): one line, exit 2
+SETUP_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeError, ImportError)
 _PACKAGES = (
     "numpy",
     "mediapipe",
@@ -30,6 +39,61 @@ _PACKAGES = (
     "joblib",
     "pandas",
 )
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def benchmark_parser(module: str, doc: str) -> argparse.ArgumentParser:
+    """The parser of `python -m benchmarks.<module>`: the first paragraph of `doc` as its
+    description, defaults in the help, and `--out` (the JSON file `run_benchmark` writes)."""
+    p = argparse.ArgumentParser(
+        prog=f"python -m benchmarks.{module}",
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--out", type=Path, help="write the figures as JSON to this file")
+    return p
+
+
+def run_benchmark(
+    args: argparse.Namespace,
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+) -> int:
+    """Run one benchmark: `run(args)` gives its figures, to which the machine is added
+    (`machine()`, with the load average before the run as `load_average_before`); print
+    `report(figures)` and the machine, and write the JSON to `args.out` if given.
+
+    Returns 0, or 2 after one `error: ...` line for the `SETUP_ERRORS` a bad setup raises.
+    """
+    os.environ.setdefault("GLOG_minloglevel", "2")  # before mediapipe loads: quiets its glog
+    load_before = load_average()
+    try:
+        results = run(args)
+    except SETUP_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    results["machine"] = {**machine(), "load_average_before": load_before}
+    print(report(results))
+    print(machine_line(results["machine"]))
+    if args.out is not None:
+        write_json(args.out, results)
+        print(f"wrote {args.out}")
+    return 0
+
+
+# --- timing and statistics ------------------------------------------------------------------
+
+
+def time_each(fn: Callable[[Any], object], items: Iterable[Any]) -> list[float]:
+    """Seconds taken by fn(item) for each item, in order (`time.perf_counter`)."""
+    out = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        out.append(time.perf_counter() - start)
+    return out
 
 
 def summarise(values: Sequence[float], digits: int = 4) -> dict[str, float | int]:
@@ -78,6 +142,28 @@ def ratio_summary(
     if (o <= 0).any():
         raise ValueError("our times must be > 0 seconds")
     return summarise(b / o, digits)
+
+
+def speedup(baseline: Sequence[float], ours: Sequence[float], target: float) -> dict[str, Any]:
+    """`ratio_summary` of the two times per repeat, with the target and whether the median
+    meets it (`met`)."""
+    r = ratio_summary(baseline, ours)
+    return {**r, "target": target, "met": bool(r["median"] >= target)}
+
+
+def fmt_spread(s: dict[str, float | int], unit: str = "", digits: int = 1) -> str:
+    """'median [min-max]' with a unit, e.g. '12.3 ms [11.9-13.0]'."""
+    u = f" {unit}" if unit else ""
+    return f"{s['median']:.{digits}f}{u} [{s['min']:.{digits}f}-{s['max']:.{digits}f}]"
+
+
+def fmt_speedup(s: dict[str, Any], digits: int) -> str:
+    """A `speedup` as '5.12x [4.90-5.30] (target >= 5x: met)'."""
+    verdict = "met" if s["met"] else "NOT met"
+    return f"{fmt_spread(s, 'x', digits)} (target >= {s['target']:g}x: {verdict})"
+
+
+# --- the machine ----------------------------------------------------------------------------
 
 
 def _version(package: str) -> str | None:
@@ -136,14 +222,22 @@ def machine() -> dict[str, Any]:
 
 
 def machine_line(m: dict[str, Any]) -> str:
-    """One line describing `machine()`'s result."""
-    load = m.get("load_average")
+    """One line describing `machine()`'s result (and `load_average_before` if present)."""
     versions = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+    before, load = m.get("load_average_before"), m.get("load_average")
+    if before and load:
+        loads = f"; load average {_loads(before)} at the start, {_loads(load)} at the end"
+    else:
+        loads = f"; load average {_loads(load)}" if load else ""
     return (
         f"machine: {m['cpu']}, {m['cpus_usable']} of {m['cpu_count']} CPUs usable, "
-        f"{m['ram_gb']} GB RAM, python {m['python']}; {versions}"
-        + (f"; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}" if load else "")
+        f"{m['ram_gb']} GB RAM, python {m['python']}; {versions}{loads}"
     )
+
+
+def _loads(load: list[float]) -> str:
+    """1, 5 and 15-minute load averages as '(1.00, 0.90, 0.80)'."""
+    return "(" + ", ".join(f"{v:.2f}" for v in load) + ")"
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -153,27 +247,145 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
-def fmt_spread(s: dict[str, float | int], unit: str = "", digits: int = 1) -> str:
-    """'median [min-max]' with a unit, e.g. '12.3 ms [11.9-13.0]'."""
-    u = f" {unit}" if unit else ""
-    return f"{s['median']:.{digits}f}{u} [{s['min']:.{digits}f}-{s['max']:.{digits}f}]"
+# --- inputs: movement windows and video clips ----------------------------------------------
 
 
-def run_benchmark(
-    args: argparse.Namespace,
-    run: Callable[[argparse.Namespace], dict[str, Any]],
-    report: Callable[[dict[str, Any]], str],
-    errors: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, RuntimeError),
-) -> int:
-    """Run one benchmark: print its report and write its JSON to `args.out` if given;
-    one `error: ...` line and exit code 2 for the `errors` a bad setup raises."""
-    try:
-        results = run(args)
-    except errors as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(report(results))
-    if args.out is not None:
-        write_json(args.out, results)
-        print(f"wrote {args.out}")
-    return 0
+def synthetic_sequences() -> Iterator[Movement]:
+    """An endless supply of 10 s synthetic movements at 30 fps (arms and legs swinging)."""
+    from pipeline import skeleton as sk
+    from pipeline.datasets.base import Sequence as Movement
+
+    rng = np.random.default_rng(0)
+    base = np.array(
+        [[0, 1.6, 0.1], [0.18, 1.45, 0], [-0.18, 1.45, 0], [0.22, 1.15, 0], [-0.22, 1.15, 0],
+         [0.24, 0.9, 0.05], [-0.24, 0.9, 0.05], [0.09, 0.95, 0], [-0.09, 0.95, 0],
+         [0.1, 0.5, 0.02], [-0.1, 0.5, 0.02], [0.1, 0.08, 0], [-0.1, 0.08, 0]],
+        np.float32,
+    )  # fmt: skip
+    t_s = np.arange(300) / 30.0
+    k = 0
+    while True:
+        freq = rng.uniform(0.5, 2.0, (1, sk.N_JOINTS, 3))
+        phase = rng.uniform(0, 2 * np.pi, (1, sk.N_JOINTS, 3))
+        world = base + 0.08 * np.sin(2 * np.pi * freq * t_s[:, None, None] + phase)
+        world[:, [sk.L_HIP, sk.R_HIP]] = base[[sk.L_HIP, sk.R_HIP]]
+        yield Movement(
+            world=world.astype(np.float32),
+            image=(world[..., :2] / 2.0).astype(np.float32),
+            visibility=np.ones((t_s.size, sk.N_JOINTS), np.float32),
+            t_s=t_s,
+            label="synthetic",
+            name=f"synthetic_{k}",
+        )
+        k += 1
+
+
+def mocap_sequences() -> Iterator[Movement]:
+    """The shared Bandai-Namco clips seen from the front, read one clip at a time."""
+    from pipeline.datasets.mocap import MocapOptions, clip_sequences, list_clips
+
+    options = MocapOptions()
+    rng = np.random.default_rng(options.seed)
+    for clip in list_clips(SHARED_MOCAP, options.styles):
+        yield from clip_sequences(clip, options, rng)
+
+
+def sample_windows(
+    n: int, spec: WindowSpec, stride_s: float, shared: bool | None = None
+) -> tuple[list[Window], str]:
+    """n windows evenly chosen from the shared clips (or synthetic movement), and their source.
+
+    Args:
+        stride_s: time between the ends of consecutive windows of a clip, seconds.
+        shared: use the shared motion capture; None: when ../shared has it.
+
+    Raises:
+        RuntimeError: fewer than n windows.
+    """
+    if shared is None:
+        shared = (SHARED_MOCAP / "data").is_dir()
+    windows: list[Window] = []
+    clips = 0
+    for sequence in mocap_sequences() if shared else synthetic_sequences():
+        clips += 1
+        windows.extend(sequence.windows(spec, stride_s))
+        if len(windows) >= n:
+            break
+    source = f"{SHARED_MOCAP if shared else 'synthetic movement'} ({clips} clips)"
+    if len(windows) < n:
+        raise RuntimeError(f"only {len(windows)} windows from {source}, {n} asked for")
+    pick = np.linspace(0, len(windows) - 1, n).round().astype(int)
+    return [windows[i] for i in pick], source
+
+
+def clip_or_demo(video: Path | None) -> tuple[Path, str]:
+    """`video` (checked to exist), else the demo clip (fetched once); and its description."""
+    if video is not None:
+        if not video.is_file():
+            raise FileNotFoundError(f"video not found: {video}")
+        return video, str(video)
+    from realtime.demo import CREDIT, fetch_demo_clip
+
+    return fetch_demo_clip(notify=lambda m: print(m, file=sys.stderr)), CREDIT
+
+
+def looped_frames(clip: Path, total: int) -> Iterator[np.ndarray]:
+    """`clip`'s (H, W, 3) uint8 BGR frames played on repeat, `total` of them.
+
+    Raises:
+        VideoError: the clip has no decodable frame (from `pipeline.video.iter_frames`).
+    """
+    from pipeline.video import iter_frames
+
+    produced = 0
+    while produced < total:
+        for frame in iter_frames(clip):
+            yield frame.image
+            produced += 1
+            if produced == total:
+                return
+
+
+# --- child processes -----------------------------------------------------------------------
+
+
+def last_error_line(output: str, default: str = "no output") -> str:
+    """The last line of a process's output that starts with "error", else its last
+    non-empty line (e.g. a traceback's exception), else `default`."""
+    lines = [ln for ln in output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error")]
+    return (errors or lines or [default])[-1]
+
+
+def shown_command(cmd: Sequence[str], tmp: str | None = None) -> str:
+    """`cmd` as a reader would type it from the repository: `python` for this interpreter,
+    paths inside the repository relative to it, the folder `tmp` as <tmp>."""
+    text = " ".join(["python", *cmd[1:]]).replace(f"{REPO_ROOT}{os.sep}", "")
+    return text.replace(tmp, "<tmp>") if tmp else text
+
+
+def run_logged(cmd: Sequence[str], log: Path, timeout_s: float | None = None) -> tuple[int, float]:
+    """Run `cmd` in the repository with its stdout and stderr in the file `log`.
+
+    Returns:
+        Its exit code and wall time, seconds.
+
+    Raises:
+        RuntimeError: it ran longer than `timeout_s` seconds (it is killed).
+    """
+    start = time.perf_counter()
+    with open(log, "wb") as f:
+        try:
+            done = subprocess.run(
+                cmd,
+                cwd=REPO_ROOT,
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                timeout=timeout_s,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(
+                f"{shown_command(cmd)} took longer than {timeout_s:g} s; stopped it"
+            ) from None
+    return done.returncode, time.perf_counter() - start

@@ -8,61 +8,39 @@ Times, with `time.perf_counter` after a warm-up:
    from the shared Bandai-Namco clips (synthetic movement when ../shared is absent);
 3. tick: `SkeletonBuffer.push` + `SkeletonBuffer.window` (= make_window) per frame.
 
-Prints a table and, with --out, writes the figures and the machine as JSON:
+Prints a table (milliseconds) and, with --out, writes the figures and the machine as JSON:
 
-    python -m benchmarks.pipeline_speed --out reports/pipeline_speed.json
+    python -m benchmarks.pipeline_speed --out benchmarks/results/pipeline_speed.json
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import sys
-import time
-from collections.abc import Callable, Iterator
-from importlib import metadata
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline import skeleton as sk
-from pipeline.features import DEFAULT_FEATURE_SET, FEATURE_SETS, vectorize
-from pipeline.window import SkeletonBuffer, Window, WindowSpec, make_window
-
-SHARED_DATA = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "data"
-    / "bandai-namco-motion-1"
-    / "data"
+from benchmarks.common import (
+    benchmark_parser,
+    looped_frames,
+    run_benchmark,
+    sample_windows,
+    summarise,
+    synthetic_sequences,
+    time_each,
 )
+from pipeline.features import DEFAULT_FEATURE_SET, FEATURE_SETS, vectorize
+from pipeline.window import SkeletonBuffer, Window, WindowSpec
+
 TARGET_VECTORIZE_MS = 0.5  # for the default feature set
+STRIDE_S = 0.1  # between the ends of consecutive windows of a clip
 
 
-def summarise(samples_s: list[float]) -> dict[str, float]:
-    """Seconds -> milliseconds: median, p95, mean, min, n."""
-    ms = np.asarray(samples_s) * 1e3
-    return {
-        "median_ms": float(np.median(ms)),
-        "p95_ms": float(np.percentile(ms, 95)),
-        "mean_ms": float(ms.mean()),
-        "min_ms": float(ms.min()),
-        "n": int(ms.size),
-    }
-
-
-def time_calls(fn: Callable[[int], object], n: int, warmup: int) -> list[float]:
-    """Call fn(0..warmup+n-1); return the durations of the last n calls, seconds."""
-    for i in range(warmup):
-        fn(i)
-    out = []
-    for i in range(warmup, warmup + n):
-        start = time.perf_counter()
-        fn(i)
-        out.append(time.perf_counter() - start)
-    return out
+def ms(samples_s: list[float]) -> dict[str, float | int]:
+    """`summarise` of durations in seconds, in milliseconds."""
+    return summarise(np.asarray(samples_s) * 1e3)
 
 
 # --- 1. pose -------------------------------------------------------------------------------
@@ -83,37 +61,21 @@ def astronaut_frames(n: int, width: int = 640, height: int = 480) -> Iterator[np
         yield frame
 
 
-def video_frames(path: Path, n: int) -> Iterator[np.ndarray]:
-    """The first n RGB frames of a video file (looping if it is shorter)."""
-    import cv2
-
-    from pipeline.video import iter_frames
-
-    produced = 0
-    while produced < n:
-        before = produced
-        for frame in iter_frames(path):
-            yield cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-            produced += 1
-            if produced >= n:
-                return
-        if produced == before:
-            return
-
-
 def bench_pose(frames: list[np.ndarray], warmup: int, fps: float = 30.0) -> dict[str, Any]:
     from pipeline.pose import PoseEstimator
+    from realtime.loop import quiet_stderr
 
     found = []
-    with PoseEstimator(mode="video") as estimator:
+    # quiet_stderr: mediapipe's native log lines on fd 2
+    with quiet_stderr(), PoseEstimator(mode="video") as estimator:
 
         def step(i: int) -> None:
             found.append(estimator.detect(frames[i], timestamp_ms=int(i * 1000 / fps)).found)
 
-        samples = time_calls(step, len(frames) - warmup, warmup)
+        samples = time_each(step, range(len(frames)))[warmup:]
     h, w = frames[0].shape[:2]
     return {
-        **summarise(samples),
+        "ms": ms(samples),
         "frame_wh": [w, h],
         "person_found_fraction": float(np.mean(found[warmup:])),
         "model": estimator.model_path.name,
@@ -123,69 +85,13 @@ def bench_pose(frames: list[np.ndarray], warmup: int, fps: float = 30.0) -> dict
 # --- 2. windows and features ------------------------------------------------------------------
 
 
-def bvh_sequences() -> Iterator[tuple[str, tuple]]:
-    """(name, (world, image, visibility, t_s)) from the shared clips, mocap seen from the front."""
-    from pipeline.bvh import read_bvh
-    from pipeline.camera import VirtualCamera
-
-    camera = VirtualCamera()
-    for path in sorted(SHARED_DATA.glob("*.bvh")):
-        motion = read_bvh(path)
-        world = sk.from_bvh(motion)
-        image = camera.image_points(world, 1.0 / motion.frame_time_s)
-        visibility = np.ones(world.shape[:2], np.float32)
-        yield path.name, (world, image, visibility, motion.t_s)
-
-
-def synthetic_sequences() -> Iterator[tuple[str, tuple]]:
-    """An endless supply of 10 s synthetic movements at 30 fps (arms and legs swinging)."""
-    rng = np.random.default_rng(0)
-    base = np.array(
-        [[0, 1.6, 0.1], [0.18, 1.45, 0], [-0.18, 1.45, 0], [0.22, 1.15, 0], [-0.22, 1.15, 0],
-         [0.24, 0.9, 0.05], [-0.24, 0.9, 0.05], [0.09, 0.95, 0], [-0.09, 0.95, 0],
-         [0.1, 0.5, 0.02], [-0.1, 0.5, 0.02], [0.1, 0.08, 0], [-0.1, 0.08, 0]],
-        np.float32,
-    )  # fmt: skip
-    k = 0
-    while True:
-        t = np.arange(300) / 30.0
-        freq = rng.uniform(0.5, 2.0, (1, sk.N_JOINTS, 3))
-        phase = rng.uniform(0, 2 * np.pi, (1, sk.N_JOINTS, 3))
-        world = base + 0.08 * np.sin(2 * np.pi * freq * t[:, None, None] + phase)
-        world[:, [sk.L_HIP, sk.R_HIP]] = base[[sk.L_HIP, sk.R_HIP]]
-        image = world[..., :2] / 2.0
-        yield f"synthetic_{k}", (world.astype(np.float32), image.astype(np.float32),
-                                 np.ones((300, sk.N_JOINTS), np.float32), t)  # fmt: skip
-        k += 1
-
-
-def collect_windows(n: int, spec: WindowSpec, stride: int = 3) -> tuple[list[Window], str]:
-    """At least n windows ending every `stride` frames, and where they came from."""
-    if SHARED_DATA.is_dir() and any(SHARED_DATA.glob("*.bvh")):
-        source, sequences = f"bvh:{SHARED_DATA}", bvh_sequences()
-    else:
-        source, sequences = "synthetic", synthetic_sequences()
-    windows: list[Window] = []
-    clips = 0
-    for _, (world, image, visibility, t_s) in sequences:
-        clips += 1
-        for end in range(0, t_s.size, stride):
-            w = make_window(world, image, visibility, t_s, spec, t_end=float(t_s[end]))
-            if w is not None:
-                windows.append(w)
-        if len(windows) >= n:
-            break
-    return windows[:n], f"{source} ({clips} clips)"
-
-
 def bench_vectorize(windows: list[Window], warmup: int) -> dict[str, Any]:
     out = {}
     for feature_set in FEATURE_SETS:
-        samples = time_calls(
-            lambda i, fs=feature_set: vectorize(windows[i % len(windows)], fs), len(windows), warmup
-        )
+        calls = [*windows[:warmup], *windows]
+        samples = time_each(lambda w, fs=feature_set: vectorize(w, fs), calls)[warmup:]
         out[feature_set] = {
-            **summarise(samples),
+            "ms": ms(samples),
             "n_features": int(vectorize(windows[0], feature_set).size),
         }
     return out
@@ -193,48 +99,91 @@ def bench_vectorize(windows: list[Window], warmup: int) -> dict[str, Any]:
 
 def bench_tick(spec: WindowSpec, n: int, warmup: int, fps: float = 30.0) -> dict[str, Any]:
     """push + window per frame on a full buffer, as the live loop does every frame."""
-    _, (world, image, visibility, t_s) = next(synthetic_sequences())
+    seq = next(synthetic_sequences())
     buffer = SkeletonBuffer.for_spec(spec, max_fps=60.0)
-    total = world.shape[0]
+    total = seq.t_s.size
     usable = []
 
     def tick(i: int) -> None:
         k = i % total
-        buffer.push(world[k], image[k], visibility[k], (i + 1) / fps)
+        buffer.push(seq.world[k], seq.image[k], seq.visibility[k], (i + 1) / fps)
         usable.append(buffer.window(spec) is not None)
 
-    samples = time_calls(tick, n, warmup)
-    return {**summarise(samples), "buffer_capacity": buffer.capacity,
-            "usable_fraction": float(np.mean(usable[warmup:]))}  # fmt: skip
-
-
-# --- report ---------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
+    samples = time_each(tick, range(warmup + n))[warmup:]
     return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "mediapipe": version("mediapipe"),
-        "opencv": version("opencv-contrib-python") or version("opencv-python"),
-        "scikit-learn": version("scikit-learn"),
+        "ms": ms(samples),
+        "buffer_capacity": buffer.capacity,
+        "usable_fraction": float(np.mean(usable[warmup:])),
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+# --- the benchmark ----------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.pose_frames < 100 or args.windows < 1000 or args.ticks < 100 or args.warmup < 1:
+        raise ValueError(
+            "need --pose-frames >= 100, --windows >= 1000, --ticks >= 100 and --warmup >= 1, "
+            f"got {args.pose_frames}, {args.windows}, {args.ticks}, {args.warmup}"
+        )
+    if args.video is not None and not args.video.is_file():
+        raise FileNotFoundError(f"video not found: {args.video}")
+    spec = WindowSpec()
+    results: dict[str, Any] = {}
+    if not args.no_pose:
+        import cv2
+
+        n = args.pose_frames + args.warmup
+        if args.video is not None:
+            frames = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in looped_frames(args.video, n)]
+            source = str(args.video)
+        else:
+            frames, source = list(astronaut_frames(n)), "skimage astronaut on 640x480, moving"
+        results["pose_video_mode"] = {**bench_pose(frames, args.warmup), "source": source}
+    windows, source = sample_windows(args.windows, spec, STRIDE_S)
+    results["windows"] = {
+        "n": len(windows),
+        "source": source,
+        "spec": spec.to_dict(),
+        "stride_s": STRIDE_S,
+    }
+    results["vectorize"] = bench_vectorize(windows, args.warmup)
+    results["tick_push_window"] = bench_tick(spec, args.ticks, args.warmup)
+    default = results["vectorize"][DEFAULT_FEATURE_SET]["ms"]["median"]
+    results["vectorize_target"] = {
+        "feature_set": DEFAULT_FEATURE_SET,
+        "target_ms": TARGET_VECTORIZE_MS,
+        "met": bool(default < TARGET_VECTORIZE_MS),
+    }
+    return results
+
+
+def report(results: dict[str, Any]) -> str:
+    rows = []
+    if "pose_video_mode" in results:
+        p = results["pose_video_mode"]
+        rows.append((f"pose detect (video mode, {p['frame_wh'][0]}x{p['frame_wh'][1]})", p))
+    for name, v in results["vectorize"].items():
+        rows.append((f"vectorize {name} ({v['n_features']} features)", v))
+    rows.append(("push + window per tick", results["tick_push_window"]))
+    lines = [f"{'stage':<44}{'median ms':>11}{'p95 ms':>10}{'n':>7}"]
+    for label, v in rows:
+        s = v["ms"]
+        lines.append(f"{label:<44}{s['median']:>11.3f}{s['p95']:>10.3f}{s['n']:>7}")
+    if "pose_video_mode" in results:
+        found = results["pose_video_mode"]["person_found_fraction"]
+        lines.append(f"person found in {found:.0%} of pose frames")
+    lines.append(f"windows from {results['windows']['source']}")
+    target = results["vectorize_target"]
+    lines.append(
+        f"target vectorize({target['feature_set']!r}) < {target['target_ms']} ms: "
+        f"{'met' if target['met'] else 'NOT met'}"
     )
-    p.add_argument("--out", type=Path, help="write the results as JSON to this file")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = benchmark_parser("pipeline_speed", __doc__)
     p.add_argument(
         "--video", type=Path, help="time the pose stage on this video instead of the photo"
     )
@@ -250,80 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    if args.pose_frames < 100 or args.windows < 1000 or args.ticks < 100 or args.warmup < 1:
-        raise ValueError(
-            "need --pose-frames >= 100, --windows >= 1000, --ticks >= 100 and --warmup >= 1, "
-            f"got {args.pose_frames}, {args.windows}, {args.ticks}, {args.warmup}"
-        )
-    if args.video is not None and not args.video.is_file():
-        raise FileNotFoundError(f"video not found: {args.video}")
-    spec = WindowSpec()
-    results: dict[str, Any] = {"machine": machine(), "window_spec": spec.to_dict()}
-    if not args.no_pose:
-        n = args.pose_frames + args.warmup
-        if args.video is not None:
-            frames, source = list(video_frames(args.video, n)), str(args.video)
-        else:
-            frames, source = list(astronaut_frames(n)), "skimage astronaut on 640x480, moving"
-        if len(frames) <= args.warmup:
-            raise ValueError(f"{source} gave only {len(frames)} frames")
-        results["pose_video_mode"] = {**bench_pose(frames, args.warmup), "source": source}
-    windows, source = collect_windows(args.windows, spec)
-    results["vectorize"] = {**bench_vectorize(windows, args.warmup), "source": source}
-    results["tick_push_window"] = bench_tick(spec, args.ticks, args.warmup)
-    default = results["vectorize"][DEFAULT_FEATURE_SET]["median_ms"]
-    results["vectorize_target"] = {
-        "feature_set": DEFAULT_FEATURE_SET,
-        "target_ms": TARGET_VECTORIZE_MS,
-        "met": bool(default < TARGET_VECTORIZE_MS),
-    }
-    return results
-
-
-def print_table(results: dict[str, Any]) -> None:
-    m = results["machine"]
-    print(f"machine: {m['platform']}, {m['cpu_count']} CPUs, python {m['python']}, "
-          f"numpy {m['numpy']}, mediapipe {m['mediapipe']}")  # fmt: skip
-    rows = []
-    if "pose_video_mode" in results:
-        p = results["pose_video_mode"]
-        rows.append((f"pose detect (video mode, {p['frame_wh'][0]}x{p['frame_wh'][1]})", p))
-    for name, v in results["vectorize"].items():
-        if isinstance(v, dict):
-            rows.append((f"vectorize {name} ({v['n_features']} features)", v))
-    rows.append(("push + window per tick", results["tick_push_window"]))
-    print(f"{'stage':<44}{'median ms':>11}{'p95 ms':>10}{'n':>7}")
-    for label, v in rows:
-        print(f"{label:<44}{v['median_ms']:>11.3f}{v['p95_ms']:>10.3f}{v['n']:>7}")
-    if "pose_video_mode" in results:
-        print(
-            f"person found in {results['pose_video_mode']['person_found_fraction']:.0%} "
-            "of pose frames"
-        )
-    print(f"windows from {results['vectorize']['source']}")
-    target = results["vectorize_target"]
-    print(f"target vectorize({target['feature_set']!r}) < {target['target_ms']} ms: "
-          f"{'met' if target['met'] else 'NOT met'}")  # fmt: skip
-
-
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    args = build_parser().parse_args(argv)
-    try:
-        results = run(args)
-    except (ValueError, FileNotFoundError, RuntimeError, ImportError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print_table(results)
-    if args.out is not None:
-        import json
-
-        from pipeline.io import write_text_atomic
-
-        write_text_atomic(args.out, json.dumps(results, indent=2) + "\n")
-        print(f"wrote {args.out}")
-    return 0
+    return run_benchmark(build_parser().parse_args(argv), run, report)
 
 
 if __name__ == "__main__":

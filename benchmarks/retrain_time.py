@@ -21,27 +21,26 @@ Prints the wall time per run (median, min-max) and, with --out, writes JSON:
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
     REPO_ROOT,
     SHARED_MOCAP,
+    benchmark_parser,
     fmt_spread,
-    machine,
-    machine_line,
+    last_error_line,
     run_benchmark,
+    run_logged,
+    shown_command,
     summarise,
 )
+from pipeline.keypoints import DEFAULT_CACHE_DIR as KEYPOINT_CACHE
 
 RENDERED_DIR = REPO_ROOT / ".cache" / "rendered" / SHARED_MOCAP.name  # train.py's default
-KEYPOINT_CACHE = REPO_ROOT / ".cache" / "keypoints"
 _EXTRACTED = re.compile(
     r"keypoints: (\d+) streams extracted \((\d+) frames\), (\d+) from the cache"
 )
@@ -58,33 +57,17 @@ def train_command(data: list[Path], out_dir: Path, quick: bool, render: bool = F
     return cmd + (["--quick"] if quick else [])
 
 
-def run_once(cmd: list[str], timeout_s: float) -> dict[str, Any]:
-    """Run train.py once; wall time and what its summary says about windows and keypoints.
+def run_once(cmd: list[str], log: Path, timeout_s: float) -> dict[str, Any]:
+    """Run train.py once (its output in `log`); wall time and what its summary says about
+    windows and keypoints.
 
     Raises:
         RuntimeError: train.py failed or timed out (with its last error line).
     """
-    env = {**os.environ, "GLOG_minloglevel": "2"}
-    start = time.perf_counter()
-    try:
-        done = subprocess.run(
-            cmd,
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"train.py took longer than {timeout_s:g} s: {' '.join(cmd)}") from None
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        lines = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip()]
-        raise RuntimeError(
-            f"train.py exited with code {done.returncode}: {lines[-1] if lines else 'no output'}"
-        )
-    text = done.stdout + done.stderr
+    code, seconds = run_logged(cmd, log, timeout_s)
+    text = log.read_text(errors="replace")
+    if code != 0:
+        raise RuntimeError(f"train.py exited with code {code}: {last_error_line(text)}")
     extracted = [tuple(int(v) for v in m) for m in _EXTRACTED.findall(text)]
     windows = _WINDOWS.search(text)
     return {
@@ -136,28 +119,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "retrain_time",
         "data": str(data),
         "rendered": {"included": ok and not args.no_rendered, "reason": why},
-        "machine_before": machine(),
         "cases": {},
     }
     with tempfile.TemporaryDirectory(prefix="retrain-") as tmp:
         for name, (paths, quick, repeats, render) in cases.items():
             runs = []
             for k in range(repeats):
-                cmd = train_command(
-                    paths, Path(tmp) / f"{name.replace(', ', '-')}-{k}", quick, render
-                )
-                runs.append(run_once(cmd, args.timeout))
+                run_dir = Path(tmp) / f"{name.replace(', ', '-')}-{k}"
+                cmd = train_command(paths, run_dir, quick, render)
+                runs.append(run_once(cmd, Path(f"{run_dir}.log"), args.timeout))
                 print(
                     f"{name} run {k + 1}/{repeats}: {runs[-1]['seconds']:.1f} s",
                     file=sys.stderr,
                     flush=True,
                 )
             results["cases"][name] = {
-                "command": " ".join(["python", "train.py", *cmd[2:]]).replace(tmp, "<tmp>"),
+                "command": shown_command(cmd, tmp),
                 "seconds": summarise([r["seconds"] for r in runs], 2),
                 "runs": runs,
             }
-    results["machine"] = machine()
     return results
 
 
@@ -183,16 +163,11 @@ def report(results: dict[str, Any]) -> str:
         lines.append(f"{'':<16}{case['command']}")
     if not results["rendered"]["included"]:
         lines.append(f"rendered videos not timed: {results['rendered']['reason']}")
-    lines.append(machine_line(results["machine"]))
     return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks.retrain_time",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = benchmark_parser("retrain_time", __doc__)
     p.add_argument("--data", type=Path, help=f"motion capture folder; default {SHARED_MOCAP}")
     p.add_argument("--repeats", type=int, default=3, help="runs of each --quick case (>= 3)")
     p.add_argument(
@@ -201,7 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-rendered", action="store_true", help="skip the rendered-video case")
     p.add_argument("--timeout", type=float, default=3600.0, help="limit per train.py run, seconds")
     p.add_argument("--quick", action="store_true", help="--quick cases only (--full-repeats 0)")
-    p.add_argument("--out", type=Path, help="write the figures as JSON to this file")
     return p
 
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -27,7 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO_ROOT, machine, machine_line, write_json
+from benchmarks import extraction_speed, feature_speed, soak
+from benchmarks.common import (
+    REPO_ROOT,
+    last_error_line,
+    load_average,
+    machine,
+    machine_line,
+    run_logged,
+    shown_command,
+    write_json,
+)
 from benchmarks.retrain_time import keypoint_note
 
 DEFAULT_OUT_DIR = REPO_ROOT / "benchmarks" / "results"
@@ -101,15 +109,9 @@ def run_bench(bench: Bench, out_dir: Path, quick: bool, model: Path | None) -> d
     log = out_dir / f"{bench.key}.log"
     cmd = command(bench, out, quick, model)
     out.unlink(missing_ok=True)  # never report a stale file as this run's
-    env = {**os.environ, "GLOG_minloglevel": "2"}
-    start = time.perf_counter()
-    with open(log, "wb") as f:
-        code = subprocess.run(
-            cmd, cwd=REPO_ROOT, env=env, stdout=f, stderr=subprocess.STDOUT, check=False
-        ).returncode
-    wall = time.perf_counter() - start
+    code, wall = run_logged(cmd, log)
     entry: dict[str, Any] = {
-        "command": " ".join(["python", *cmd[1:]]),
+        "command": shown_command(cmd),
         "exit_code": code,
         "wall_s": round(wall, 1),
         "log": str(log),
@@ -117,9 +119,8 @@ def run_bench(bench: Bench, out_dir: Path, quick: bool, model: Path | None) -> d
     if code == 0 and out.is_file():
         entry["result"] = json.loads(out.read_text())
     else:
-        lines = log.read_text(errors="replace").splitlines()
-        errors = [ln for ln in lines if ln.startswith("error")]
-        entry["error"] = (errors or lines or [f"exit code {code}, no output"])[-1]
+        output = log.read_text(errors="replace")
+        entry["error"] = last_error_line(output, f"exit code {code}, no output")
     return entry
 
 
@@ -137,64 +138,66 @@ def _range(s: dict[str, Any], digits: int, unit: str = "") -> str:
     return f"{s['min']:.{digits}f}–{s['max']:.{digits}f}{u} (n={s['n']})"
 
 
+def _per_call_row(
+    name: str, figure: str, s: dict[str, Any], digits: int, target: str = "", result: str = ""
+) -> Row:
+    """A row of per-call milliseconds: median, p95 over the calls."""
+    return (
+        name,
+        figure,
+        f"{s['median']:.{digits}f} ms",
+        f"p95 {s['p95']:.{digits}f} ms (n={s['n']})",
+        target,
+        result,
+    )
+
+
+def _speedup_row(name: str, figure: str, s: dict[str, Any], digits: int) -> Row:
+    """A row of a `common.speedup`: median, min-max over repeats, target, pass/fail."""
+    return (
+        name,
+        figure,
+        f"{s['median']:.{digits}f}x",
+        _range(s, digits, "x"),
+        f">= {s['target']:g}x",
+        _verdict(s["met"]),
+    )
+
+
 def rows_pipeline_speed(r: dict[str, Any]) -> list[Row]:
     out: list[Row] = []
     name = "per-frame stages"
     if "pose_video_mode" in r:
         p = r["pose_video_mode"]
-        out.append(
-            (
-                name,
-                f"pose detect, video mode, {p['frame_wh'][0]}x{p['frame_wh'][1]}",
-                f"{p['median_ms']:.2f} ms",
-                f"p95 {p['p95_ms']:.2f} ms (n={p['n']})",
-                "",
-                "",
-            )
-        )
+        wh = f"{p['frame_wh'][0]}x{p['frame_wh'][1]}"
+        out.append(_per_call_row(name, f"pose detect, video mode, {wh}", p["ms"], 2))
     target = r["vectorize_target"]
     for fs, v in r["vectorize"].items():
-        if not isinstance(v, dict):
-            continue
-        is_default = fs == target["feature_set"]
+        checked = fs == target["feature_set"]
         out.append(
-            (
+            _per_call_row(
                 name,
                 f"vectorize '{fs}' per window",
-                f"{v['median_ms']:.3f} ms",
-                f"p95 {v['p95_ms']:.3f} ms (n={v['n']})",
-                f"< {target['target_ms']} ms" if is_default else "",
-                _verdict(target["met"]) if is_default else "",
+                v["ms"],
+                3,
+                f"< {target['target_ms']} ms" if checked else "",
+                _verdict(target["met"]) if checked else "",
             )
         )
     t = r["tick_push_window"]
-    out.append(
-        (
-            name,
-            "buffer push + window per tick",
-            f"{t['median_ms']:.3f} ms",
-            f"p95 {t['p95_ms']:.3f} ms (n={t['n']})",
-            "",
-            "",
-        )
-    )
+    out.append(_per_call_row(name, "buffer push + window per tick", t["ms"], 3))
     return out
 
 
 def rows_feature_speed(r: dict[str, Any]) -> list[Row]:
     name = "feature extraction"
-    labels = {
-        "study": "study's pandas features (from its DataFrame)",
-        "study+dataframe": "study's pandas features incl. building the DataFrame",
-        "seed": "vectorize 'seed' (the same vector)",
-    }
     out: list[Row] = []
     for method, s in r["per_window_ms"].items():
         a, rep = s["all_calls"], s["repeat_medians"]
         out.append(
             (
                 name,
-                labels.get(method, f"vectorize '{method}' (default)") + " per window",
+                feature_speed.method_label(method) + " per window",
                 f"{a['median']:.4f} ms",
                 f"p95 {a['p95']:.4f} ms; repeat medians {_range(rep, 4, 'ms')}",
                 "",
@@ -202,16 +205,7 @@ def rows_feature_speed(r: dict[str, Any]) -> list[Row]:
             )
         )
     for pair, s in r["speedup"].items():
-        out.append(
-            (
-                name,
-                f"speed-up {pair}",
-                f"{s['median']:.0f}x",
-                _range(s, 0, "x"),
-                f">= {s['target']:g}x",
-                _verdict(s["met"]),
-            )
-        )
+        out.append(_speedup_row(name, f"speed-up {pair}", s, 0))
     return out
 
 
@@ -220,15 +214,10 @@ def rows_extraction_speed(r: dict[str, Any]) -> list[Row]:
     out: list[Row] = []
     for wname, w in r["workloads"].items():
         for method, m in w["methods"].items():
-            label = (
-                "study's way (new IMAGE-mode landmarker per frame)"
-                if method == "study"
-                else f"ours --jobs {method.removeprefix('ours_jobs')}"
-            )
             out.append(
                 (
                     name,
-                    f"{wname} ({w['description']}): {label}",
+                    f"{wname} ({w['description']}): {extraction_speed.method_label(method)}",
                     f"{m['fps']['median']:.2f} frames/s",
                     _range(m["fps"], 2, "frames/s"),
                     "",
@@ -236,16 +225,8 @@ def rows_extraction_speed(r: dict[str, Any]) -> list[Row]:
                 )
             )
         for jobs, s in w["speedup"].items():
-            out.append(
-                (
-                    name,
-                    f"{wname}: speed-up ours --jobs {jobs.removeprefix('jobs')} / study",
-                    f"{s['median']:.2f}x",
-                    _range(s, 2, "x"),
-                    f">= {s['target']:g}x",
-                    _verdict(s["met"]),
-                )
-            )
+            figure = f"{wname}: speed-up ours --jobs {jobs.removeprefix('jobs')} / study"
+            out.append(_speedup_row(name, figure, s, 2))
     return out
 
 
@@ -253,8 +234,8 @@ def rows_frame_budget(r: dict[str, Any]) -> list[Row]:
     size = r["input"]["size"]
     name = f"live loop {size}"
     b = r["budget"]
-    budgeted = size == "640x480"  # the realtime issue's budget is for 640x480 at 30 fps
-    s = r["stages"]
+    budgeted = b["applies"]  # the realtime issue's budget is for one input size and rate
+    s = r["stages_ms"]
     return [
         (
             name,
@@ -267,24 +248,24 @@ def rows_frame_budget(r: dict[str, Any]) -> list[Row]:
         (
             name,
             "pose per frame",
-            f"{s['pose']['p50_ms']:.1f} ms",
-            f"p95 {s['pose']['p95_ms']:.1f} ms",
+            f"{s['pose']['median']:.1f} ms",
+            f"p95 {s['pose']['p95']:.1f} ms",
             "",
             "",
         ),
         (
             name,
             "capture-to-label latency",
-            f"{s['end_to_end_latency']['p50_ms']:.1f} ms",
-            f"p95 {s['end_to_end_latency']['p95_ms']:.1f} ms",
+            f"{s['end_to_end_latency']['median']:.1f} ms",
+            f"p95 {s['end_to_end_latency']['p95']:.1f} ms",
             f"p95 <= {b['latency_p95_ms_max']:g} ms" if budgeted else "",
             _verdict(b["latency_ok"]) if budgeted else "",
         ),
         (
             name,
             "non-pose work per frame",
-            f"{s['non_pose']['p50_ms']:.2f} ms",
-            f"p95 {s['non_pose']['p95_ms']:.2f} ms",
+            f"{s['non_pose']['median']:.2f} ms",
+            f"p95 {s['non_pose']['p95']:.2f} ms",
             f"p95 <= {b['non_pose_p95_ms_max']:g} ms" if budgeted else "",
             _verdict(b["non_pose_ok"]) if budgeted else "",
         ),
@@ -317,31 +298,29 @@ def _trend(slope: float | None) -> str:
 def rows_soak(r: dict[str, Any]) -> list[Row]:
     name = f"soak ({r['frames_processed']} frames)"
     rss, fds, lat, ok = r["rss_mb"], r["fds"], r["latency"], r["checks"]
-    base = [k for k in rss if k.startswith("after_")][0]
-    fbase = [k for k in fds if k.startswith("after_")][0]
-    first = [v for k, v in lat.items() if k.startswith("first_")][0]
-    last = [v for k, v in lat.items() if k.startswith("last_")][0]
+    base, window = f"after_{soak.BASELINE_FRAMES}_frames", soak.LATENCY_WINDOW
+    first, last = lat[f"first_{window}"], lat[f"last_{window}"]
     return [
         (
             name,
-            "RSS at the end vs after 500 frames / vs the lowest since",
+            f"RSS at the end vs after {soak.BASELINE_FRAMES} frames / vs the lowest since",
             f"{rss['growth']:+.2f} / {rss['growth_from_min']:+.2f} MB",
             f"{rss[base]:.1f} → {rss['end']:.1f} MB (lowest {rss['min_after_baseline']:.1f} MB)"
             + _trend(rss.get("slope_mb_per_1000_frames_from_frame_1000")),
-            "both <= +10 MB",
+            f"both <= +{soak.RSS_TOLERANCE_MB:g} MB",
             _verdict(ok["rss_within_10mb"]),
         ),
         (
             name,
-            "open file descriptors, after 500 frames → end",
-            f"{fds[fbase]} → {fds['end']}",
+            f"open file descriptors, after {soak.BASELINE_FRAMES} frames → end",
+            f"{fds[base]} → {fds['end']}",
             f"max {fds['max']}",
             "no growth",
             _verdict(ok["no_fd_leak"]),
         ),
         (
             name,
-            "latency p50, first → last 1000 frames",
+            f"latency p50, first → last {window} frames",
             f"{first['p50_ms']:.1f} → {last['p50_ms']:.1f} ms",
             f"p95 {first['p95_ms']:.1f} → {last['p95_ms']:.1f} ms; trend "
             f"{lat['slope_ms_per_1000_frames']:+.2f} ms/1000 frames",
@@ -383,7 +362,6 @@ def markdown(results: dict[str, Any]) -> str:
             failed.append(f"- {key}: unexpected JSON ({type(e).__name__}: {e})")
             continue
         lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    m = results["machine"]
     lines += [
         "",
         f"Measured {results['finished']} "
@@ -393,9 +371,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", "Not measured:", *failed]
     lines += [
         "",
-        "Machine: " + machine_line(m).removeprefix("machine: ") + ".",
-        f"Load average (1, 5, 15 min) at the start: {results['machine_before']['load_average']}; "
-        f"at the end: {m['load_average']}.",
+        "Machine: " + machine_line(results["machine"]).removeprefix("machine: ") + ".",
         "",
         "Spread: min–max over repeated runs (n = runs) unless given as p95 over frames or "
         "windows. Reproduce: `python -m benchmarks.run_all"
@@ -459,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [
         b for b in BENCHES if (not args.only or b.key in args.only) and b.key not in args.skip
     ]
-    results: dict[str, Any] = {"quick": args.quick, "machine_before": machine(), "benchmarks": {}}
+    results: dict[str, Any] = {"quick": args.quick, "benchmarks": {}}
+    load_before = load_average()
     start = time.perf_counter()
     for bench in chosen:
         print(f"{bench.key}: running", flush=True)
@@ -469,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{bench.key}: {status} ({entry['wall_s']:.0f} s)", flush=True)
     results["wall_s"] = round(time.perf_counter() - start, 1)
     results["finished"] = time.strftime("%Y-%m-%d %H:%M %Z")
-    results["machine"] = machine()
+    results["machine"] = {**machine(), "load_average_before": load_before}
     write_json(args.out_dir / "results.json", results)
     from pipeline.io import write_text_atomic
 

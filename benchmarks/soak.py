@@ -32,7 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import REPO_ROOT, machine, machine_line, run_benchmark
+from benchmarks.common import (
+    REPO_ROOT,
+    benchmark_parser,
+    last_error_line,
+    run_benchmark,
+    shown_command,
+)
 
 RSS_TOLERANCE_MB = 10.0
 BASELINE_FRAMES = 500
@@ -123,12 +129,11 @@ def watch(
     cmd: list[str], jsonl: Path, log: Path, interval_s: float, timeout_s: float
 ) -> tuple[list[Sample], int, float]:
     """Run `cmd`, sampling it until it exits; (samples, exit code, wall seconds)."""
-    env = {**os.environ, "GLOG_minloglevel": "2"}
     tail = JsonlTail(jsonl)
     samples: list[Sample] = []
     with open(log, "wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
         try:
             while proc.poll() is None:
                 elapsed = time.perf_counter() - start
@@ -151,15 +156,10 @@ def watch(
     return samples, proc.returncode, time.perf_counter() - start
 
 
-def read_latencies(jsonl: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(frame, latency_ms) of every JSONL line."""
-    frames, latency = [], []
+def read_latencies(jsonl: Path) -> np.ndarray:
+    """`latency_ms` of every JSONL line, in order."""
     with open(jsonl, encoding="utf-8") as f:
-        for line in f:
-            record = json.loads(line)
-            frames.append(record["frame"])
-            latency.append(record["latency_ms"])
-    return np.asarray(frames), np.asarray(latency, np.float64)
+        return np.asarray([json.loads(line)["latency_ms"] for line in f], np.float64)
 
 
 def analyse(samples: list[Sample], latency: np.ndarray, n_frames: int) -> dict[str, Any]:
@@ -266,26 +266,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.keep_jsonl is not None:
             jsonl = args.keep_jsonl
         cmd = app_command(args, jsonl)
-        load_before = machine()["load_average"]
         samples, code, wall_s = watch(cmd, jsonl, log, args.interval, args.timeout)
-        output = log.read_text(errors="replace").splitlines()
+        output = log.read_text(errors="replace")
         if code != 0:
-            errors = [ln for ln in output if ln.startswith("error")] or output[-1:]
-            raise RuntimeError(
-                f"the app exited with code {code}: {errors[-1] if errors else 'no output'}"
-            )
-        _, latency = read_latencies(jsonl)
-        summary = [ln for ln in output if ln.startswith("stopped")]
-    results = {
+            raise RuntimeError(f"the app exited with code {code}: {last_error_line(output)}")
+        latency = read_latencies(jsonl)
+        summary = [ln for ln in output.splitlines() if ln.startswith("stopped")]
+    return {
         "benchmark": "soak",
-        "command": " ".join(["python", *cmd[1:]]).replace(tmp, "<tmp>"),
+        "command": shown_command(cmd, tmp),
         "wall_s": round(wall_s, 1),
         "app_summary": summary[-1] if summary else None,
         **analyse(samples, latency, args.frames),
-        "machine_before": {"load_average": load_before},
-        "machine": machine(),
     }
-    return results
 
 
 def report(r: dict[str, Any]) -> str:
@@ -315,30 +308,23 @@ def report(r: dict[str, Any]) -> str:
             f"{first['p95_ms']:.1f} ms; last {LATENCY_WINDOW} p50 {last['p50_ms']:.1f} ms, p95 "
             f"{last['p95_ms']:.1f} ms; trend {lat['slope_ms_per_1000_frames']:+.2f} ms per 1000 "
             f"frames (no growth: {verdict[ok['no_latency_growth']]})",
-            machine_line(r["machine"]),
         ]
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks.soak",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = benchmark_parser("soak", __doc__)
     p.add_argument("--frames", type=int, default=10000, help="frames the app processes")
     p.add_argument("--video", type=Path, help="loop this video instead of the demo footage")
     p.add_argument("--model", type=Path, help="emotion model; default the app's (shipped) one")
     p.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
     p.add_argument("--timeout", type=float, default=3600.0, help="stop the app after S seconds")
     p.add_argument("--keep-jsonl", type=Path, help="keep the app's JSONL output here")
-    p.add_argument("--out", type=Path, help="write the figures as JSON to this file")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run_benchmark(args, run, report, (ValueError, FileNotFoundError, RuntimeError, OSError))
+    return run_benchmark(build_parser().parse_args(argv), run, report)
 
 
 if __name__ == "__main__":

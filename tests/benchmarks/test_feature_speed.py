@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import feature_speed, run_all
+from benchmarks import common, feature_speed, run_all
 
 pytest.importorskip("pandas", reason="pandas is a dev requirement (requirements-dev.txt)")
 
@@ -35,7 +35,7 @@ def test_small_run_writes_every_figure_and_the_table_reads_it(
 def test_study_and_seed_must_agree_on_every_window() -> None:
     from benchmarks.study_reference import window_frame
 
-    windows, _ = feature_speed.synthetic_windows(4, feature_speed.SPEC, 0.2)
+    windows, _ = common.sample_windows(4, feature_speed.SPEC, 0.2, shared=False)
     frames = [window_frame(w) for w in windows[:4]]
     assert feature_speed.check_same_vectors(windows[:4], frames) < 1e-6
     with pytest.raises(RuntimeError, match="disagree"):
