@@ -51,11 +51,11 @@ from pipeline.models import (
     load_model,
     save_model,
 )
+from pipeline.render import DEFAULT_RENDER_DIR, DEFAULT_VIEWS
 from pipeline.window import WindowSpec
 
 ROOT = Path(__file__).resolve().parent
 SHARED_MOCAP = ROOT.parent / "shared" / "data" / "bandai-namco-motion-1"
-RENDER_VIEWS = (0.0, 35.0, -35.0, 90.0)
 ALL_VIEWS = (-90.0, -60.0, -35.0, 0.0, 35.0, 60.0, 90.0)  # includes the rendered views
 LICENSE_NOTE = (
     "Trained on the Bandai-Namco-Research-Motiondataset-1 (Bandai Namco Research Inc., "
@@ -761,7 +761,7 @@ def _recipe_args(p: argparse.ArgumentParser) -> None:
         "--render-views",
         nargs="+",
         type=float,
-        default=list(RENDER_VIEWS),
+        default=list(DEFAULT_VIEWS),
         metavar="DEG",
         help="render motion-capture clips as video at these camera yaws and train and "
         "evaluate on PoseLandmarker's output of them too (the video path)",
@@ -773,7 +773,7 @@ def _recipe_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--render-dir",
-        default=str(ROOT / ".cache" / "rendered"),
+        default=str(DEFAULT_RENDER_DIR),
         help="where rendered videos are kept (one folder per mocap dataset)",
     )
 

@@ -83,8 +83,7 @@ def copies(clip: Path, folder: Path, n: int) -> list[Path]:
 def looped_parts(clip: Path, folder: Path, total: int, parts: int, name: str) -> list[Path]:
     """`clip` played on repeat for `total` frames, written (mp4v, at the clip's frame rate)
     as `parts` consecutive videos `<name>_part<k>.mp4` in `folder`."""
-    from pipeline.render import write_video
-    from pipeline.video import VideoInfo
+    from pipeline.video import VideoInfo, write_video
 
     fps = VideoInfo.from_path(clip).fps
     frames = looped_frames(clip, total)

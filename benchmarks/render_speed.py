@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SHARED_MOCAP, benchmark_parser, run_benchmark, summarise
+from pipeline.render import DEFAULT_VIEWS
 
 DEFAULT_CLIP = SHARED_MOCAP / "data" / "dataset-1_walk_happy_001.bvh"
 PARTS = ("draw", "encode", "total")
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--views",
         type=float,
         nargs="+",
-        default=[0.0, 35.0, -35.0, 90.0],
+        default=list(DEFAULT_VIEWS),
         help="camera yaws, degrees",
     )
     p.add_argument("--frames", type=int, default=150, help="timed frames per view")

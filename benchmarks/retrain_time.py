@@ -39,8 +39,9 @@ from benchmarks.common import (
     summarise,
 )
 from pipeline.keypoints import DEFAULT_CACHE_DIR as KEYPOINT_CACHE
+from pipeline.render import DEFAULT_RENDER_DIR
 
-RENDERED_DIR = REPO_ROOT / ".cache" / "rendered" / SHARED_MOCAP.name  # train.py's default
+RENDERED_DIR = DEFAULT_RENDER_DIR / SHARED_MOCAP.name  # where train.py renders the shared data
 _EXTRACTED = re.compile(
     r"keypoints: (\d+) streams extracted \((\d+) frames\), (\d+) from the cache"
 )

@@ -46,13 +46,18 @@ from pipeline import skeleton as sk
 from pipeline.bvh import Motion, read_bvh
 from pipeline.camera import CameraPoses, VirtualCamera
 from pipeline.datasets.mocap import DEFAULT_STYLES, STYLE_LABELS, Clip, label_names
-from pipeline.io import atomic_path, write_text_atomic
+from pipeline.io import write_text_atomic
 from pipeline.validate import check_fraction, check_positive
+from pipeline.video import write_video
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
 RENDERER_VERSION: Final[str] = "posemotion-mannequin/1"
+# Camera yaws a labelled library is rendered at by default (front, three-quarters, side).
+DEFAULT_VIEWS: Final[tuple[float, ...]] = (0.0, 35.0, -35.0, 90.0)
+# Where train.py keeps rendered libraries, one folder per dataset (git-ignored).
+DEFAULT_RENDER_DIR: Final[Path] = Path(__file__).resolve().parents[1] / ".cache" / "rendered"
 
 _FAR: Final[float] = np.inf
 
@@ -999,54 +1004,6 @@ def render_motion(
     return Renderer(camera, look).frames(scene, range(n))
 
 
-def write_video(
-    frames: Iterable[npt.NDArray[np.uint8]],
-    path: str | Path,
-    fps: float,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Write BGR frames to an .mp4 (MPEG-4 Part 2, "mp4v") atomically; returns the count.
-
-    The file is written under a temporary name beside `path` and renamed when complete,
-    so an interrupted run never leaves a truncated video under the final name.
-    `progress(1)` is called after each frame.
-
-    Raises:
-        ValueError: `path` does not end in .mp4, or no frames.
-        RuntimeError: OpenCV cannot open a video writer.
-    """
-    import cv2
-
-    path = Path(path)
-    if path.suffix.lower() != ".mp4":
-        raise ValueError(f"output video must end in .mp4, got {path.name}")
-    check_positive("fps", fps, "frames per second")
-    writer = None
-    count = 0
-    with atomic_path(path, keep_suffix=True) as tmp:
-        try:
-            for image in frames:
-                if writer is None:
-                    h, w = image.shape[:2]
-                    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
-                    writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
-                    if not writer.isOpened():
-                        raise RuntimeError(
-                            f"OpenCV could not open an mp4v video writer for {path}; check "
-                            "that opencv-contrib-python (with FFmpeg) is installed"
-                        )
-                writer.write(image)
-                count += 1
-                if progress is not None:
-                    progress(1)
-            if writer is None:
-                raise ValueError(f"no frames to write to {path}")
-        finally:
-            if writer is not None:
-                writer.release()
-    return count
-
-
 def render_bvh(
     bvh: str | Path,
     out: str | Path,
@@ -1299,7 +1256,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--views",
         type=float,
         nargs="+",
-        default=[0.0, 35.0, -35.0, 90.0],
+        default=list(DEFAULT_VIEWS),
         help="dataset camera yaws, degrees",
     )
     p.add_argument(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from pipeline.io import atomic_path
+from pipeline.validate import check_positive
 
 # Longest image side given to pose, pixels, by the live app and by keypoint extraction alike
 # (PoseLandmarker looks at 256x256 crops; larger frames only cost conversion time).
@@ -216,3 +219,51 @@ def _prefetched(frames: Iterator[VideoFrame], size: int) -> Iterator[VideoFrame]
                 items.get_nowait()
             except queue.Empty:
                 worker.join(timeout=0.05)
+
+
+def write_video(
+    frames: Iterable[npt.NDArray[np.uint8]],
+    path: str | Path,
+    fps: float,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write BGR frames to an .mp4 (MPEG-4 Part 2, "mp4v") atomically; returns the count.
+
+    The file is written under a temporary name beside `path` and renamed when complete,
+    so an interrupted run never leaves a truncated video under the final name.
+    `progress(1)` is called after each frame.
+
+    Raises:
+        ValueError: `path` does not end in .mp4, or no frames.
+        RuntimeError: OpenCV cannot open a video writer.
+    """
+    import cv2
+
+    path = Path(path)
+    if path.suffix.lower() != ".mp4":
+        raise ValueError(f"output video must end in .mp4, got {path.name}")
+    check_positive("fps", fps, "frames per second")
+    writer = None
+    count = 0
+    with atomic_path(path, keep_suffix=True) as tmp:
+        try:
+            for image in frames:
+                if writer is None:
+                    h, w = image.shape[:2]
+                    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+                    writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
+                    if not writer.isOpened():
+                        raise RuntimeError(
+                            f"OpenCV could not open an mp4v video writer for {path}; check "
+                            "that opencv-contrib-python (with FFmpeg) is installed"
+                        )
+                writer.write(image)
+                count += 1
+                if progress is not None:
+                    progress(1)
+            if writer is None:
+                raise ValueError(f"no frames to write to {path}")
+        finally:
+            if writer is not None:
+                writer.release()
+    return count

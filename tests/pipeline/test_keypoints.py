@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import render, skeleton
+from pipeline import skeleton
 from pipeline.keypoints import (
     CacheError,
     ExtractionReport,
@@ -32,6 +32,7 @@ from pipeline.keypoints import (
 )
 from pipeline.pose import BUNDLE_MEMBERS, PoseFrame
 from pipeline.video import VideoError
+from pipeline.video import write_video as write_bgr_video
 from tests.pipeline.conftest import FakePose
 
 FPS = 10.0
@@ -50,7 +51,7 @@ def square_frames(n: int, size: int = 20) -> list[np.ndarray]:
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = FPS) -> Path:
     """Write BGR frames as an mp4 with the renderer's writer."""
-    render.write_video(frames, path, fps)
+    write_bgr_video(frames, path, fps)
     return path
 
 

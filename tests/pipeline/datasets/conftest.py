@@ -87,7 +87,7 @@ def write_video(path: Path, frames_rgb: list[np.ndarray], fps: float) -> Path:
     """Write RGB frames as an mp4 (MPEG-4 part 2) with the renderer's writer."""
     import cv2
 
-    from pipeline.render import write_video as write_bgr
+    from pipeline.video import write_video as write_bgr
 
     write_bgr((cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames_rgb), path, fps)
     return path
