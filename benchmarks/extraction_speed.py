@@ -182,7 +182,7 @@ def shutdown_workers() -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from pipeline.keypoints import resolve_pose_model
-    from realtime.loop import quiet_stderr
+    from pipeline.pose import quiet_stderr
 
     if args.repeats < 3 or args.study_frames < 0 or args.long_frames < 20:
         raise ValueError(

@@ -91,14 +91,13 @@ def letterboxed_frames(source: Path, size_wh: tuple[int, int], fps: float) -> It
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from pipeline.models import DEFAULT_MODEL, load_model
-    from pipeline.pose import PoseEstimator
+    from pipeline.pose import PoseEstimator, quiet_stderr
     from pipeline.video import write_video
     from realtime.capture import FileSource, quiet_opencv
     from realtime.jsonl import JsonlWriter
     from realtime.loop import (
         Analyzer,
         JsonlSink,
-        quiet_stderr,
         run_loop,
         single_threaded_numerics,
     )

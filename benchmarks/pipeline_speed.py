@@ -62,8 +62,7 @@ def astronaut_frames(n: int, width: int = 640, height: int = 480) -> Iterator[np
 
 
 def bench_pose(frames: list[np.ndarray], warmup: int, fps: float = 30.0) -> dict[str, Any]:
-    from pipeline.pose import PoseEstimator
-    from realtime.loop import quiet_stderr
+    from pipeline.pose import PoseEstimator, quiet_stderr
 
     found = []
     # quiet_stderr: mediapipe's native log lines on fd 2

@@ -357,7 +357,7 @@ def run(config: RealtimeConfig) -> int:
     """Run the live app with `config`; returns the exit code (see the module docstring)."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     from pipeline.models import load_model
-    from pipeline.pose import PoseEstimator, check_pose_model
+    from pipeline.pose import PoseEstimator, check_pose_model, quiet_stderr
     from realtime import demo
     from realtime.capture import SourceFailed, open_source, quiet_opencv
     from realtime.jsonl import JsonlWriter
@@ -367,7 +367,6 @@ def run(config: RealtimeConfig) -> int:
         RecordSink,
         Screen,
         Sink,
-        quiet_stderr,
         run_loop,
         single_threaded_numerics,
         stop_on_signals,

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
-import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -446,54 +443,3 @@ def single_threaded_numerics() -> Iterator[None]:
 
     with threadpool_limits(limits=1):
         yield
-
-
-@contextlib.contextmanager
-def quiet_stderr() -> Iterator[None]:
-    """Mute what native libraries write straight to the process's stderr, in the block.
-
-    mediapipe's C++ side prints start-up and log lines (absl/glog, TensorFlow Lite) on file
-    descriptor 2. In the block, fd 2 goes to a temporary file, while Python's `sys.stderr`
-    (messages, warnings, tracebacks) keeps writing to the real stderr. If the block raises,
-    the muted output is written out after all, in case it explains the error.
-    """
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no fd 2 at all
-        yield
-        return
-    python_stderr = sys.stderr
-    try:
-        rebind = python_stderr.fileno() == 2
-    except (AttributeError, OSError, ValueError):  # e.g. captured by a test runner
-        rebind = False
-    with tempfile.TemporaryFile() as muted:
-        real = None
-        if rebind:
-            real = os.fdopen(
-                os.dup(saved),
-                "w",
-                buffering=1,
-                encoding=python_stderr.encoding,
-                errors="backslashreplace",
-            )
-            sys.stderr = real
-        os.dup2(muted.fileno(), 2)
-        failed = False
-        try:
-            yield
-        except BaseException:
-            failed = True
-            raise
-        finally:
-            if real is not None:
-                real.flush()
-                sys.stderr = python_stderr
-                real.close()
-            os.dup2(saved, 2)
-            os.close(saved)
-            if failed:
-                muted.seek(0)
-                python_stderr.write(muted.read().decode(errors="replace"))
-                python_stderr.flush()

@@ -16,7 +16,14 @@ import pytest
 
 from pipeline import pose
 from pipeline import skeleton as sk
-from pipeline.pose import PoseEstimator, PoseFrame, check_pose_model, is_pose_bundle, select_person
+from pipeline.pose import (
+    PoseEstimator,
+    PoseFrame,
+    check_pose_model,
+    is_pose_bundle,
+    quiet_stderr,
+    select_person,
+)
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -269,3 +276,40 @@ def test_person_track_times_and_follows() -> None:
         track(image, t)
     assert [ms for ms, _ in seen] == [0, 1, 33]  # 0.4 ms rounds to 0: bumped to 1
     assert [p is somebody for _, p in seen] == [False, True, True]  # kept through a miss
+
+
+def test_quiet_stderr_hides_native_output_and_replays_it_on_error(capfd):
+    with quiet_stderr():
+        os.write(2, b"noise from a native library\n")
+    assert "noise" not in capfd.readouterr().err
+    with pytest.raises(RuntimeError), quiet_stderr():
+        os.write(2, b"why it failed\n")
+        raise RuntimeError("boom")
+    assert "why it failed" in capfd.readouterr().err
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def test_quiet_stderr_keeps_python_messages(tmp_path):
+    """In a real process: native writes to fd 2 are muted, Python's stderr still shows."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "from pipeline.pose import quiet_stderr\n"
+        "with quiet_stderr():\n"
+        "    os.write(2, b'native noise\\n')\n"
+        "    print('python message', file=sys.stderr)\n"
+        "print('after', file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "python message\nafter\n"

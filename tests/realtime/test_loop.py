@@ -14,7 +14,6 @@ from realtime.loop import (
     Analyzer,
     RecordSink,
     Tick,
-    quiet_stderr,
     run_loop,
     stop_on_signals,
 )
@@ -231,43 +230,6 @@ def test_stop_on_signals_turns_sigterm_into_stop():
         with pytest.raises(KeyboardInterrupt):  # a second signal interrupts for real
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGTERM) is before
-
-
-def test_quiet_stderr_hides_native_output_and_replays_it_on_error(capfd):
-    with quiet_stderr():
-        os.write(2, b"noise from a native library\n")
-    assert "noise" not in capfd.readouterr().err
-    with pytest.raises(RuntimeError), quiet_stderr():
-        os.write(2, b"why it failed\n")
-        raise RuntimeError("boom")
-    assert "why it failed" in capfd.readouterr().err
-
-
-REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
-
-
-def test_quiet_stderr_keeps_python_messages(tmp_path):
-    """In a real process: native writes to fd 2 are muted, Python's stderr still shows."""
-    import subprocess
-    import sys
-
-    code = (
-        "import os, sys\n"
-        "from realtime.loop import quiet_stderr\n"
-        "with quiet_stderr():\n"
-        "    os.write(2, b'native noise\\n')\n"
-        "    print('python message', file=sys.stderr)\n"
-        "print('after', file=sys.stderr)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == "python message\nafter\n"
 
 
 def test_single_threaded_numerics_limits_blas_in_the_block():
