@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from pipeline import clustering, report
-from pipeline.datasets.base import Sequence
-from pipeline.datasets.mocap import DEFAULT_STYLES, MocapOptions
-from pipeline.datasets.registry import DEFAULT_GROUP, KINDS, ReadOptions, read_dataset
-from pipeline.evaluation import (
+from offline.training import clustering, report
+from offline.datasets.movement import Sequence
+from offline.datasets.mocap import DEFAULT_STYLES, MocapOptions
+from offline.datasets.registry import DEFAULT_GROUP, KINDS, ReadOptions, read_dataset
+from offline.training.evaluation import (
     Scores,
     TrainSettings,
     WindowTable,
@@ -51,7 +51,7 @@ from pipeline.models import (
     load_model,
     save_model,
 )
-from pipeline.render import DEFAULT_RENDER_DIR, DEFAULT_VIEWS
+from offline.render.renderer import DEFAULT_RENDER_DIR, DEFAULT_VIEWS
 from pipeline.window import WindowSpec
 
 ROOT = Path(__file__).resolve().parent
@@ -154,7 +154,7 @@ def read_all(
             "folders": "labelled videos through PoseLandmarker",
         }[kind]
         if any("renderer" in s.groups for s in seqs):
-            what += " (videos rendered from motion capture by pipeline.render)"
+            what += " (videos rendered from motion capture by offline.render.renderer)"
         notes.append(f"{os.path.relpath(path, ROOT)}: {what}, {len(seqs)} sequences")
         if extraction is not None:
             notes += [f"  {line}" for line in extraction.lines()]
@@ -191,8 +191,8 @@ def with_renders(
 
     Rendered videos are added to the test data only when no --test-data was given.
     """
-    from pipeline.datasets.registry import detect_kind, style_names
-    from pipeline.render import plan_dataset, render_jobs
+    from offline.datasets.registry import detect_kind, style_names
+    from offline.render.renderer import plan_dataset, render_jobs
 
     train, test = list(recipe.data), list(args.test_data or [])
     if not recipe.render_views_deg:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from pipeline.datasets.base import Sequence as Movement
+    from offline.datasets.movement import Sequence as Movement
     from pipeline.window import Window, WindowSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -253,7 +253,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 def synthetic_sequences() -> Iterator[Movement]:
     """An endless supply of 10 s synthetic movements at 30 fps (arms and legs swinging)."""
     from pipeline import skeleton as sk
-    from pipeline.datasets.base import Sequence as Movement
+    from offline.datasets.movement import Sequence as Movement
 
     rng = np.random.default_rng(0)
     base = np.array(
@@ -282,7 +282,7 @@ def synthetic_sequences() -> Iterator[Movement]:
 
 def mocap_sequences() -> Iterator[Movement]:
     """The shared Bandai-Namco clips seen from the front, read one clip at a time."""
-    from pipeline.datasets.mocap import MocapOptions, clip_sequences, list_clips
+    from offline.datasets.mocap import MocapOptions, clip_sequences, list_clips
 
     options = MocapOptions()
     rng = np.random.default_rng(options.seed)

@@ -8,7 +8,7 @@ Workloads (built in a temporary folder from the demo clip, real footage of one p
   Part 2, OpenCV's mp4v) at its own size and frame rate, cut into two halves.
 
 For each workload and repeat, in the same run, interleaved:
-- ours: `pipeline.keypoints.extract_tracks` exactly as train.py calls it (one VIDEO-mode
+- ours: `offline.keypoints.run.extract_tracks` exactly as train.py calls it (one VIDEO-mode
   PoseLandmarker per video, a fresh empty keypoint cache, so every frame runs through
   pose and the cache files are written), with n_jobs 1 and 2; a jobs > 1 run starts its
   worker processes afresh, as a train.py run does;
@@ -119,7 +119,7 @@ def build_workloads(
 
 def run_ours(workload: Workload, n_jobs: int, model_path: Path) -> dict[str, Any]:
     """One extraction of every frame of the workload with a fresh cache; wall time."""
-    from pipeline.keypoints import KeypointCache, TrackRequest, VideoJob, extract_tracks
+    from offline.keypoints.run import KeypointCache, TrackRequest, VideoJob, extract_tracks
 
     if n_jobs > 1:
         shutdown_workers()  # each run starts its worker processes, as train.py does
@@ -181,7 +181,7 @@ def shutdown_workers() -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from pipeline.keypoints import resolve_pose_model
+    from offline.keypoints.run import resolve_pose_model
     from pipeline.pose import quiet_stderr
 
     if args.repeats < 3 or args.study_frames < 0 or args.long_frames < 20:

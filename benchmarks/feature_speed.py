@@ -1,7 +1,7 @@
 """Feature extraction speed: `vectorize` against the study's pandas feature code, same windows.
 
 On the same windows (cut by `Sequence.windows` from the shared Bandai-Namco clips read with
-`pipeline.datasets.mocap`, or synthetic movement when ../shared is absent; 1 s, T = 10
+`offline.datasets.mocap`, or synthetic movement when ../shared is absent; 1 s, T = 10
 frames as in the study), in the same run, repeats interleaved so that machine load hits
 every method alike, times per window with `time.perf_counter` after a warm-up:
 

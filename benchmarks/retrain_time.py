@@ -38,9 +38,10 @@ from benchmarks.common import (
     shown_command,
     summarise,
 )
-from pipeline.keypoints import DEFAULT_CACHE_DIR as KEYPOINT_CACHE
-from pipeline.render import DEFAULT_RENDER_DIR
+from offline.render.renderer import DEFAULT_RENDER_DIR
+from pipeline.io import user_cache_dir
 
+KEYPOINT_CACHE = user_cache_dir("keypoints")
 RENDERED_DIR = DEFAULT_RENDER_DIR / SHARED_MOCAP.name  # where train.py renders the shared data
 _EXTRACTED = re.compile(
     r"keypoints: (\d+) streams extracted \((\d+) frames\), (\d+) from the cache"

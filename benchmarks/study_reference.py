@@ -4,7 +4,7 @@ The study (PosEmotion on EiLA) did two things this project does differently:
 
 - Pose: for every frame image its `PoseLandmarkerDetector.detect` created a new MediaPipe
   `PoseLandmarker` in IMAGE mode, ran it once and closed it (`study_pose`). We keep one
-  landmarker per stream in VIDEO mode (`pipeline.keypoints`).
+  landmarker per stream in VIDEO mode (`offline.keypoints.run`).
 - Features: each skeleton was a pandas Series with one entry per joint coordinate
   (`nose_x`, `nose_y`, `nose_z`, ...), a movement segment of T frames a DataFrame of
   them (one row per frame), and features were computed with pandas column arithmetic per

@@ -1,4 +1,6 @@
-"""Atomic file writes: a file is either the old good one or the complete new one."""
+"""Files: atomic writes (a file is either the old good one or the complete new one), hashes,
+and the user cache folder where generated files (pose bundle, keypoints, renders, demo
+footage) are kept."""
 
 from __future__ import annotations
 
@@ -8,6 +10,18 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def user_cache_dir(*parts: str) -> Path:
+    """$POSEMOTION_CACHE, else $XDG_CACHE_HOME/posemotion, else ~/.cache/posemotion; joined
+    with `parts`. Read when called, so a changed environment applies at once."""
+    if env := os.environ.get("POSEMOTION_CACHE"):
+        root = Path(env).expanduser()
+    elif xdg := os.environ.get("XDG_CACHE_HOME"):
+        root = Path(xdg).expanduser() / "posemotion"
+    else:
+        root = Path.home() / ".cache" / "posemotion"
+    return root.joinpath(*parts)
 
 
 @contextmanager

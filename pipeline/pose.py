@@ -28,13 +28,12 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
-from pipeline.io import atomic_path
+from pipeline.io import atomic_path, user_cache_dir
 from pipeline.validate import check_array
 
 FloatArr = npt.NDArray[np.float32]
 
 BUNDLE_MEMBERS = ("pose_detector.tflite", "pose_landmarks_detector.tflite")
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 _WHEEL_MODELS = {
     "pose_detector.tflite": ("modules/pose_detection/pose_detection.tflite", "pose_detector"),
     "pose_landmarks_detector.tflite": (
@@ -82,10 +81,11 @@ class PoseFrame:
 
 
 def default_model_path(models_dir: Path | None = None) -> Path:
-    """Path of the built-in PoseLandmarker bundle, building it first if needed."""
+    """Path of the built-in PoseLandmarker bundle (in the user cache folder unless
+    `models_dir` is given), building it first if needed."""
     import mediapipe as mp
 
-    directory = models_dir or MODELS_DIR
+    directory = models_dir or user_cache_dir()
     path = directory / f"pose_landmarker_full_mp{mp.__version__}.task"
     if not is_pose_bundle(path):
         build_default_model(path)

@@ -21,7 +21,10 @@ from typing import Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.bvh import Motion
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # interim: from_bvh moves to offline.mocap
+    from offline.mocap.bvh import Motion
 
 FloatArr = npt.NDArray[np.float32]
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from pipeline.io import file_sha256, write_bytes_atomic
+from pipeline.io import file_sha256, user_cache_dir, write_bytes_atomic
 
 PACKAGE: Final[str] = "pose2sim"
 VERSION: Final[str] = "0.10.49"
@@ -43,12 +43,8 @@ class DemoError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    """Where fetched footage is kept (see the module docstring)."""
-    if env := os.environ.get("POSEMOTION_CACHE"):
-        return Path(env).expanduser()
-    if xdg := os.environ.get("XDG_CACHE_HOME"):
-        return Path(xdg).expanduser() / "posemotion"
-    return Path.home() / ".cache" / "posemotion"
+    """Where fetched footage is kept: the user cache folder (`pipeline.io.user_cache_dir`)."""
+    return user_cache_dir()
 
 
 def clip_path(directory: Path | None = None) -> Path:

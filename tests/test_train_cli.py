@@ -22,13 +22,13 @@ import numpy as np
 import pytest
 
 import train
-from pipeline.datasets.base import EMOTIONS
-from pipeline.datasets.mocap import MocapOptions, read_mocap
-from pipeline.evaluation import window_table
+from offline.datasets.movement import EMOTIONS
+from offline.datasets.mocap import MocapOptions, read_mocap
+from offline.training.evaluation import window_table
 from pipeline.models import card_path, load_model
 from pipeline.pose import BUNDLE_MEMBERS
 from pipeline.window import WindowSpec
-from tests.pipeline.datasets.test_mocap import write_mocap_folder
+from tests.offline.datasets.test_mocap import write_mocap_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MOCAP = ROOT.parent / "shared" / "data" / "bandai-namco-motion-1"
@@ -241,7 +241,7 @@ def test_bad_training_data_gives_one_clear_error(
     data = make(tmp_path)
     if case == "unknown folder label":  # a typo must not cost a pose extraction first
         (data / "happy" / "a.mp4").write_bytes(b"not a video")
-        monkeypatch.setattr("pipeline.datasets.folders.extract_tracks", refuse)
+        monkeypatch.setattr("offline.datasets.folders.extract_tracks", refuse)
     pose = fake_pose_bundle(tmp_path / "pose.task")
     extra = [a.format(pose=pose, tmp=tmp_path) for a in extra]
     out = tmp_path / "out" / "m.joblib"
@@ -578,7 +578,7 @@ def test_compare_on_a_copy_of_a_few_shared_clips(shared_mocap: Path, tmp_path: P
 def test_mocap_data_is_also_rendered_for_the_video_path(tmp_path, monkeypatch) -> None:
     """Without --no-render, each mocap dataset's clips are rendered once (missing videos
     only) and added to the training and test data; explicit --test-data wins."""
-    import pipeline.render as render
+    import offline.render.renderer as render
 
     mocap = write_mocap_folder(
         tmp_path / "mocap", contents=("walk", "bow"), styles=("happy", "sad")

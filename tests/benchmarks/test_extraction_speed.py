@@ -61,7 +61,7 @@ def test_ours_and_the_study_way_on_a_real_person(tmp_path: Path) -> None:
     pytest.importorskip("mediapipe")
     from skimage import data
 
-    from pipeline.keypoints import resolve_pose_model
+    from offline.keypoints.run import resolve_pose_model
 
     photo = cv2.cvtColor(cv2.resize(data.astronaut(), (256, 256)), cv2.COLOR_RGB2BGR)
     path = tmp_path / "astronaut.mp4"

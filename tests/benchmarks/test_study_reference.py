@@ -43,7 +43,7 @@ def test_study_features_equal_seed_vector(synthetic_sequence, motion: str, n_fra
 
 
 def test_study_features_equal_seed_vector_on_shared_clips(bandai_dir: Path) -> None:
-    from pipeline.datasets.mocap import MocapOptions, clip_sequences, list_clips
+    from offline.datasets.mocap import MocapOptions, clip_sequences, list_clips
 
     clips = list_clips(bandai_dir.parent)[:2]
     spec = WindowSpec(window_s=1.0, n_frames=10)

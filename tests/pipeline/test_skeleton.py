@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline import skeleton as sk
-from pipeline.bvh import Motion
+from offline.mocap.bvh import Motion
 
 # MediaPipe Pose landmark indices (PoseLandmarker documentation).
 MEDIAPIPE = {

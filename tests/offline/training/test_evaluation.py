@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline import evaluation
-from pipeline.datasets.base import Sequence
-from pipeline.evaluation import (
+from offline.training import evaluation
+from offline.datasets.movement import Sequence
+from offline.training.evaluation import (
     TrainSettings,
     WindowTable,
     chance_scores,

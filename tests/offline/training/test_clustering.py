@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.clustering import LINKAGES, cluster_scores, subsample
+from offline.training.clustering import LINKAGES, cluster_scores, subsample
 
 
 def blobs(n_per: int, centres: np.ndarray, spread: float = 0.1, seed: int = 0):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from pipeline import skeleton
-from pipeline.keypoints import (
+from offline.keypoints.run import (
     CacheError,
     ExtractionReport,
     KeypointCache,
@@ -33,7 +33,7 @@ from pipeline.keypoints import (
 from pipeline.pose import BUNDLE_MEMBERS, PoseFrame
 from pipeline.video import VideoError
 from pipeline.video import write_video as write_bgr_video
-from tests.pipeline.conftest import FakePose
+from tests.offline.conftest import FakePose
 
 FPS = 10.0
 WH = (160, 120)
@@ -295,7 +295,7 @@ def test_a_corrupt_cache_file_is_reported_deleted_and_rebuilt(
     first, _ = extract_tracks(job, cache=cache, pose_model=fake_model)
     (path,) = cache.directory.glob("*.npz")
     CORRUPTIONS[corruption](path)
-    with caplog.at_level(logging.WARNING, logger="pipeline.keypoints"):
+    with caplog.at_level(logging.WARNING, logger="offline.keypoints.run"):
         tracks, report = extract_tracks(job, cache=cache, pose_model=fake_model)
     assert report.discarded_cache == [str(path)]
     assert str(path) in caplog.text and "corrupt" in caplog.text

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from pipeline import skeleton as sk
-from pipeline.bvh import read_bvh
-from pipeline.camera import VirtualCamera
-from pipeline.datasets.base import Sequence
-from pipeline.datasets.mocap import (
+from offline.mocap.bvh import read_bvh
+from offline.mocap.camera import VirtualCamera
+from offline.datasets.movement import Sequence
+from offline.datasets.mocap import (
     DEFAULT_STYLES,
     STYLE_LABELS,
     MocapOptions,

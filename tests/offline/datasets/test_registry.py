@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from pipeline import skeleton as sk
-from pipeline.datasets import registry
-from pipeline.datasets.base import EMOTIONS, Sequence
-from pipeline.datasets.mocap import MocapOptions
-from pipeline.datasets.registry import ReadOptions, canonical, detect_kind, read_dataset
-from pipeline.keypoints import ExtractionReport
+from offline.datasets import registry
+from offline.datasets.movement import EMOTIONS, Sequence
+from offline.datasets.mocap import MocapOptions
+from offline.datasets.registry import ReadOptions, canonical, detect_kind, read_dataset
+from offline.keypoints.run import ExtractionReport
 from pipeline.pose import BUNDLE_MEMBERS
-from tests.pipeline.datasets.test_mocap import write_mocap_folder
+from tests.offline.datasets.test_mocap import write_mocap_folder
 
 EILA_HEADER = "Video Tag,Clip Id,Labels,Frame Number,X,Y,Width,Height,Person Id\n"
 
@@ -57,8 +57,8 @@ def no_pose(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("pose extraction ran")
 
-    monkeypatch.setattr("pipeline.datasets.eila.extract_tracks", refuse)
-    monkeypatch.setattr("pipeline.datasets.folders.extract_tracks", refuse)
+    monkeypatch.setattr("offline.datasets.eila.extract_tracks", refuse)
+    monkeypatch.setattr("offline.datasets.folders.extract_tracks", refuse)
 
 
 # --- detect_kind --------------------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_video_labels_are_filtered_by_canonical_name(
         seqs = [fake_sequence(lab, f"{lab}.mp4") for lab in ("Happy", "Sad", "Anger", "Neutral")]
         return seqs, ExtractionReport()
 
-    monkeypatch.setattr("pipeline.datasets.folders.read_folders", fake_reader)
+    monkeypatch.setattr("offline.datasets.folders.read_folders", fake_reader)
     options = ReadOptions(
         labels=("angry", "Sad"), n_jobs=2, progress=False, cache_dir=tmp_path / "cache"
     )
@@ -229,7 +229,7 @@ def test_kind_can_be_forced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     (root / "happy").mkdir()  # looks like both; the caller decides
     used = []
     monkeypatch.setattr(
-        "pipeline.datasets.folders.read_folders",
+        "offline.datasets.folders.read_folders",
         lambda path, **kw: (
             used.append("folders") or ([fake_sequence("Happy", "a")], ExtractionReport())
         ),

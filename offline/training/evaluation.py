@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.datasets.base import Sequence
+from offline.datasets.movement import Sequence
 from pipeline.features import vectorize
 from pipeline.models import fit_classifier, make_classifier
 from pipeline.window import WindowSpec

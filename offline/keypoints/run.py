@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
-from pipeline.io import atomic_path, file_sha256
+from pipeline.io import atomic_path, file_sha256, user_cache_dir
 from pipeline.pose import (
     PersonTrack,
     PoseEstimator,
@@ -60,7 +60,6 @@ IntArr = npt.NDArray[np.int64]
 PREFETCH = 4
 # Bump when what is stored, or how it is computed, changes: old cache files are then unused.
 KEYPOINTS_VERSION = 1
-DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache" / "keypoints"
 _ARRAYS = (
     "image", "world", "visibility", "presence", "frames", "t_s", "image_wh",
     "unreadable_frames", "frames_past_end",
@@ -271,8 +270,8 @@ class KeypointCache:
     sha256 `checksum` over the arrays. Writes are atomic.
     """
 
-    def __init__(self, directory: str | Path = DEFAULT_CACHE_DIR) -> None:
-        self.directory = Path(directory)
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self.directory = user_cache_dir("keypoints") if directory is None else Path(directory)
 
     def path(self, key: str) -> Path:
         return self.directory / f"{key}.npz"

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.datasets.base import EMOTIONS, LABEL_ALIASES, Sequence, canonical_label
-from pipeline.keypoints import (
+from offline.datasets.movement import EMOTIONS, LABEL_ALIASES, Sequence, canonical_label
+from offline.keypoints.run import (
     ExtractionReport,
     KeypointCache,
     KeypointTrack,

@@ -1,4 +1,4 @@
-"""Fixtures shared by the pipeline tests: a stand-in for PoseLandmarker and a fake model file."""
+"""Fixtures shared by the offline tests: a stand-in for PoseLandmarker and a fake model file."""
 
 from __future__ import annotations
 
@@ -69,9 +69,9 @@ class _FakeEstimator:
 
 @pytest.fixture
 def fake_pose(monkeypatch: pytest.MonkeyPatch) -> FakePose:
-    """`FakePose` in place of PoseLandmarker in `pipeline.keypoints`."""
+    """`FakePose` in place of PoseLandmarker in `offline.keypoints.run`."""
     fake = FakePose()
-    monkeypatch.setattr("pipeline.keypoints.PoseEstimator", fake)
+    monkeypatch.setattr("offline.keypoints.run.PoseEstimator", fake)
     return fake
 
 

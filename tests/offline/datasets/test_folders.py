@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from pipeline import skeleton
-from pipeline.datasets.base import EMOTIONS
-from pipeline.datasets.folders import canonical_label, read_folders, read_sidecar, scan_folders
-from pipeline.keypoints import KeypointCache
+from offline.datasets.movement import EMOTIONS
+from offline.datasets.folders import canonical_label, read_folders, read_sidecar, scan_folders
+from offline.keypoints.run import KeypointCache
 
 
 @pytest.mark.parametrize(

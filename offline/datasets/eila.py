@@ -39,9 +39,9 @@ import numpy as np
 import numpy.typing as npt
 from collections_extended import bag
 
-from pipeline.datasets.base import EMOTION_NAMES, EMOTIONS, Sequence
-from pipeline.datasets.folders import VIDEO_EXTENSIONS, video_sequences
-from pipeline.keypoints import (
+from offline.datasets.movement import EMOTION_NAMES, EMOTIONS, Sequence
+from offline.datasets.folders import VIDEO_EXTENSIONS, video_sequences
+from offline.keypoints.run import (
     ExtractionReport,
     KeypointCache,
     PoseSettings,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.datasets.base import EMOTION_NAMES, EMOTIONS, Sequence
-from pipeline.datasets.mocap import STYLE_LABELS, MocapOptions, read_mocap
-from pipeline.keypoints import ExtractionReport, KeypointCache
+from offline.datasets.movement import EMOTION_NAMES, EMOTIONS, Sequence
+from offline.datasets.mocap import STYLE_LABELS, MocapOptions, read_mocap
+from offline.keypoints.run import ExtractionReport, KeypointCache
 
 KINDS = ("mocap", "eila", "folders")
 # The evaluation's default grouping: windows of one group never fall on both sides.
@@ -80,8 +80,8 @@ def read_dataset(
             mocap = replace(mocap, styles=tuple(style_names(options.labels)))
         sequences = read_mocap(path, mocap)
     else:
-        from pipeline.datasets.eila import read_eila
-        from pipeline.datasets.folders import read_folders
+        from offline.datasets.eila import read_eila
+        from offline.datasets.folders import read_folders
 
         wanted = None
         if options.labels is not None:  # checked before any pose extraction runs

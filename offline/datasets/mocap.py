@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import skeleton
-from pipeline.bvh import BVHError, read_bvh
-from pipeline.camera import VirtualCamera
-from pipeline.datasets.base import Sequence
+from offline.mocap.bvh import BVHError, read_bvh
+from offline.mocap.camera import VirtualCamera
+from offline.datasets.movement import Sequence
 
 # Style names of the Bandai-Namco data -> our label names. Other styles keep their own name.
 STYLE_LABELS = {"happy": "Happy", "sad": "Sad", "angry": "Anger", "normal": "Neutral"}

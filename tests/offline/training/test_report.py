@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import report
-from pipeline.evaluation import score
+from offline.training import report
+from offline.training.evaluation import score
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LABELS = ("Happy", "Sad", "Anger")

@@ -12,7 +12,7 @@ belt buckle and back pockets tell the front of the body from its back. A floor a
 wall (with soft contact shadows) fill the background. Everything is vectorised numpy in
 float32 with no random state, so the same clip and settings give byte-identical frames.
 
-Camera: `pipeline.camera.VirtualCamera`, the same object and the same `poses` /
+Camera: `offline.mocap.camera.VirtualCamera`, the same object and the same `poses` /
 `project` that project the mocap skeleton for training. Pixel (column i, row j) shows the
 ray through the projected point (i + 0.5, j + 0.5) of `VirtualCamera.project`, so
 `pixels / (width, height)` are MediaPipe's normalised image coordinates.
@@ -24,8 +24,8 @@ a JSON sidecar (clip, content, style, view, distance, renderer version).
 
 CLI::
 
-    python -m pipeline.render CLIP.bvh OUT.mp4 --view 35
-    python -m pipeline.render --dataset DATA_DIR --out .cache/rendered --views 0 35 -35 90 --jobs 2
+    python -m offline.render.renderer CLIP.bvh OUT.mp4 --view 35
+    python -m offline.render.renderer --dataset DATA_DIR --out .cache/rendered --views 0 35 -35 90 --jobs 2
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton as sk
-from pipeline.bvh import Motion, read_bvh
-from pipeline.camera import CameraPoses, VirtualCamera
-from pipeline.datasets.mocap import DEFAULT_STYLES, STYLE_LABELS, Clip, label_names
-from pipeline.io import write_text_atomic
+from offline.mocap.bvh import Motion, read_bvh
+from offline.mocap.camera import CameraPoses, VirtualCamera
+from offline.datasets.mocap import DEFAULT_STYLES, STYLE_LABELS, Clip, label_names
+from pipeline.io import user_cache_dir, write_text_atomic
 from pipeline.validate import check_fraction, check_positive
 from pipeline.video import write_video
 
@@ -57,7 +57,7 @@ RENDERER_VERSION: Final[str] = "posemotion-mannequin/1"
 # Camera yaws a labelled library is rendered at by default (front, three-quarters, side).
 DEFAULT_VIEWS: Final[tuple[float, ...]] = (0.0, 35.0, -35.0, 90.0)
 # Where train.py keeps rendered libraries, one folder per dataset (git-ignored).
-DEFAULT_RENDER_DIR: Final[Path] = Path(__file__).resolve().parents[1] / ".cache" / "rendered"
+DEFAULT_RENDER_DIR: Final[Path] = user_cache_dir("rendered")
 
 _FAR: Final[float] = np.inf
 
@@ -1067,7 +1067,7 @@ def readlabel_names(dataset: str | Path) -> list[Clip]:
     The layout: `data/<clip>.bvh` with `data/<clip>.json` = {"content": i, "style": j},
     indices into the lines of `cfg/content_label.txt` and `cfg/style_label.txt` (names like
     "dataset-1_walk"; the part after the first "_" is kept). The same clips as
-    `pipeline.datasets.mocap.list_clips`, with errors that say what `--dataset` needs.
+    `offline.datasets.mocap.list_clips`, with errors that say what `--dataset` needs.
     """
     root = Path(dataset)
     data, cfg = root / "data", root / "cfg"
@@ -1230,7 +1230,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
-        prog="python -m pipeline.render",
+        prog="python -m offline.render.renderer",
         description="Render BVH motion capture as video of a mannequin (one clip, or a "
         "labelled BVH dataset into a folder of labelled videos).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -1292,7 +1292,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return _run(args)
     except _UsageError as e:
-        print(f"error: {e} (see python -m pipeline.render --help)", file=sys.stderr)
+        print(f"error: {e} (see python -m offline.render.renderer --help)", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError, RuntimeError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -1344,6 +1344,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    from pipeline.render import main as _main  # run the importable module (joblib pickles it)
+    from offline.render.renderer import main as _main  # run the importable module (joblib pickles it)
 
     raise SystemExit(_main())

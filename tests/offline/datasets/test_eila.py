@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from pipeline import skeleton
-from pipeline.datasets.eila import (
+from offline.datasets.eila import (
     COLUMNS,
     AnnotationError,
     majority_label,
@@ -22,7 +22,7 @@ from pipeline.datasets.eila import (
     read_annotations,
     read_eila,
 )
-from pipeline.keypoints import KeypointCache
+from offline.keypoints.run import KeypointCache
 
 
 def row(tag: str, clip: str, person: str, frame: int, labels: str, box: tuple) -> dict:

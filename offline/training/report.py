@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.evaluation import Scores
+from offline.training.evaluation import Scores
 from pipeline.io import atomic_path
 
 

@@ -2,7 +2,7 @@
 
 Used twice, with one definition: to project mocap skeletons into the image plane for
 training on image-plane features, and to render mocap clips as video
-(`pipeline.render`). World axes are those of `pipeline.skeleton` (metres, y up).
+(`offline.render.renderer`). World axes are those of `pipeline.skeleton` (metres, y up).
 
 The camera stands `distance_m` from the subject's (smoothed) hips at `yaw_deg` around
 them, measured from the subject's mean facing over the clip: 0 = in front, 90 = at the

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline import skeleton as sk
-from pipeline.camera import VirtualCamera
+from offline.mocap.camera import VirtualCamera
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import render as R
+from offline.render import renderer as R
 from pipeline import skeleton as sk
-from pipeline.bvh import read_bvh
-from pipeline.camera import VirtualCamera
+from offline.mocap.bvh import read_bvh
+from offline.mocap.camera import VirtualCamera
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 BANDAI_DATA = SHARED / "data" / "bandai-namco-motion-1"

@@ -1,0 +1,1 @@
+"""Keypoints of videos: PoseLandmarker run once per video, cached on disk."""

@@ -1,0 +1,1 @@
+"""Motion capture rendered as video of a mannequin that PoseLandmarker can see."""

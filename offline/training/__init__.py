@@ -1,0 +1,1 @@
+"""Training and evaluation: window tables, grouped cross-validation, reports, clustering."""
