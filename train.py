@@ -5,7 +5,7 @@
     python train.py evaluate MODEL --data DIR [--json]
     python train.py compare --features motion image seed --window-s 1.0 1.5
 
-Datasets -> skeleton sequences (keypoints cached for videos) -> windows -> `vectorize` ->
+Datasets -> skeleton movements (keypoints cached for videos) -> windows -> `vectorize` ->
 models. Evaluation holds out whole groups (a mocap content, a video), so windows of one
 movement never fall on both sides of a split; the study's repeated random splits are
 reported beside it for comparison.
@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from offline.training import clustering, report
-from offline.datasets.movement import Sequence
 from offline.datasets.mocap import DEFAULT_STYLES, MocapOptions
+from offline.datasets.movement import Movement
 from offline.datasets.registry import DEFAULT_GROUP, KINDS, ReadOptions, read_dataset
+from offline.render.renderer import DEFAULT_RENDER_DIR, DEFAULT_VIEWS
+from offline.training import clustering, report
 from offline.training.evaluation import (
     Scores,
     TrainSettings,
@@ -51,7 +52,6 @@ from pipeline.models import (
     load_model,
     save_model,
 )
-from offline.render.renderer import DEFAULT_RENDER_DIR, DEFAULT_VIEWS
 from pipeline.window import WindowSpec
 
 ROOT = Path(__file__).resolve().parent
@@ -100,7 +100,7 @@ class Recipe:
 class Data:
     """Sequences read from the recipe's datasets, with the evaluation's group key."""
 
-    sequences: list[Sequence]
+    movements: list[Movement]
     kinds: list[str]
     group: str
     notes: list[str]
@@ -135,7 +135,7 @@ def read_all(
         n_jobs=args.jobs,
         progress=not args.no_progress,
     )
-    sequences: list[Sequence] = []
+    movements: list[Movement] = []
     kinds: list[str] = []
     notes: list[str] = []
     for path in paths:
@@ -146,7 +146,7 @@ def read_all(
             seqs, kind, extraction = read_dataset(path, recipe.kind, options)
             if memo is not None:
                 memo[key] = seqs, kind, extraction
-        sequences += seqs
+        movements += seqs
         kinds.append(kind)
         what = {
             "mocap": "motion-capture skeletons",
@@ -155,29 +155,29 @@ def read_all(
         }[kind]
         if any("renderer" in s.groups for s in seqs):
             what += " (videos rendered from motion capture by offline.render.renderer)"
-        notes.append(f"{os.path.relpath(path, ROOT)}: {what}, {len(seqs)} sequences")
+        notes.append(f"{os.path.relpath(path, ROOT)}: {what}, {len(seqs)} movements")
         if extraction is not None:
             notes += [f"  {line}" for line in extraction.lines()]
     group = recipe.group or DEFAULT_GROUP[kinds[0]]
-    if group == "video" and "content" in sequences[0].groups:
+    if group == "video" and "content" in movements[0].groups:
         group = "content"
-    missing = [s.name for s in sequences if group not in s.groups]
+    missing = [s.name for s in movements if group not in s.groups]
     if missing:
         raise ValueError(
-            f"group key {group!r} is missing for {len(missing)} sequences (e.g. {missing[0]}); "
+            f"group key {group!r} is missing for {len(missing)} movements (e.g. {missing[0]}); "
             "choose another with --group"
         )
-    return Data(sequences, kinds, group, notes)
+    return Data(movements, kinds, group, notes)
 
 
 def tables(data: Data, recipe: Recipe) -> tuple[WindowTable, WindowTable | None]:
     """The window table, and its mirrored twin (training folds only) if the recipe mirrors."""
     fs = recipe.feature_set
-    table = window_table(data.sequences, recipe.window, fs, recipe.stride_s)
+    table = window_table(data.movements, recipe.window, fs, recipe.stride_s)
     mirrored = None
     if recipe.mirror:
         mirrored = window_table(
-            [s.mirrored() for s in data.sequences], recipe.window, fs, recipe.stride_s
+            [s.mirrored() for s in data.movements], recipe.window, fs, recipe.stride_s
         )
     return table, mirrored
 
@@ -191,7 +191,8 @@ def with_renders(
 
     Rendered videos are added to the test data only when no --test-data was given.
     """
-    from offline.datasets.registry import detect_kind, style_names
+    from offline.datasets.registry import detect_kind
+    from offline.labels import style_names
     from offline.render.renderer import plan_dataset, render_jobs
 
     train, test = list(recipe.data), list(args.test_data or [])
@@ -421,7 +422,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         image_jitter=0.0,
     )
     data = read_all(recipe.data, recipe, args)
-    table = window_table(data.sequences, model.window, model.feature_set, recipe.stride_s)
+    table = window_table(data.movements, model.window, model.feature_set, recipe.stride_s)
     known = np.isin(table.y, model.classes)
     notes = list(data.notes)
     if not known.all():

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from offline.datasets.movement import Sequence as Movement
+    from offline.datasets.movement import Movement
     from pipeline.window import Window, WindowSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -252,8 +252,8 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def synthetic_sequences() -> Iterator[Movement]:
     """An endless supply of 10 s synthetic movements at 30 fps (arms and legs swinging)."""
+    from offline.datasets.movement import Movement
     from pipeline import skeleton as sk
-    from offline.datasets.movement import Sequence as Movement
 
     rng = np.random.default_rng(0)
     base = np.array(

@@ -27,6 +27,7 @@ from pipeline import skeleton
 from pipeline.features import FEATURE_VERSIONS, feature_count
 from pipeline.forest import FlatForest
 from pipeline.io import atomic_path, file_sha256, write_text_atomic
+from pipeline.pose import PoseSettings
 from pipeline.window import WindowSpec
 
 FORMAT: Final[str] = "posemotion-model/1"
@@ -150,6 +151,7 @@ class EmotionModel:
     n_features: int
     feature_version: int = -1
     joints: tuple[str, ...] = skeleton.JOINTS
+    pose: PoseSettings = field(default_factory=PoseSettings)
     metadata: dict[str, Any] = field(default_factory=dict)
 
     _fast: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float64]] | None = field(
@@ -182,6 +184,7 @@ class EmotionModel:
             "n_features": self.n_features,
             "window": self.window.to_dict(),
             "joints": list(self.joints),
+            "pose": self.pose.to_dict(),
         }
 
     def card(self, sha256: str) -> dict[str, Any]:
@@ -292,6 +295,10 @@ def load_model(path: str | Path, *, require_card: bool = True) -> EmotionModel:
         )
     if not payload["classes"]:
         raise ModelError(f"{path} has no classes")
+    try:  # files from before the card recorded them were made with the defaults
+        pose = PoseSettings.from_dict(payload.get("pose", {}))
+    except (TypeError, ValueError) as e:
+        raise ModelError(f"{path} has invalid pose settings: {e}") from None
     return EmotionModel(
         pipeline=payload["pipeline"],
         classes=tuple(payload["classes"]),
@@ -300,5 +307,6 @@ def load_model(path: str | Path, *, require_card: bool = True) -> EmotionModel:
         window=window,
         n_features=int(payload["n_features"]),
         joints=tuple(payload["joints"]),
+        pose=pose,
         metadata=dict(payload.get("metadata", {})),
     )

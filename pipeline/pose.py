@@ -19,7 +19,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -29,7 +29,8 @@ import numpy.typing as npt
 
 from pipeline import skeleton
 from pipeline.io import atomic_path, user_cache_dir
-from pipeline.validate import check_array
+from pipeline.validate import check_array, check_fraction
+from pipeline.video import POSE_MAX_SIDE, check_max_side
 
 FloatArr = npt.NDArray[np.float32]
 
@@ -146,6 +147,53 @@ def check_pose_model(path: str | Path) -> Path:
         )
     return path
 
+@dataclass(frozen=True)
+class PoseSettings:
+    """PoseLandmarker settings that change the extracted keypoints (part of the cache key).
+
+    Attributes:
+        min_detection_confidence, min_presence_confidence, min_tracking_confidence:
+            PoseLandmarker thresholds, [0, 1] (see `PoseEstimator`).
+        num_poses: most people PoseLandmarker looks for; `select_person` keeps one.
+        crop_padding: margin added on every side of a person's box before cropping, as a
+            fraction of the box's width (left/right) and height (top/bottom).
+        max_side: images given to pose are scaled so their longer side is at most this
+            many pixels (0: native size), by the same rule as the live app's `--max-side`
+            (`pipeline.video.fit_size`), so training sees landmarks from images like the
+            live ones.
+
+    One object for training and live use: `train.py` sets it, the model card records it,
+    and the live app follows the card (`EmotionModel.pose`).
+    """
+
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    num_poses: int = 1
+    crop_padding: float = 0.1
+    max_side: int = POSE_MAX_SIDE
+
+    def __post_init__(self) -> None:
+        for name in ("min_detection_confidence", "min_presence_confidence",
+                     "min_tracking_confidence", "crop_padding"):  # fmt: skip
+            check_fraction(name, getattr(self, name))
+        if self.num_poses < 1:
+            raise ValueError(f"`num_poses` must be >= 1, got {self.num_poses}")
+        check_max_side(self.max_side)
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PoseSettings:
+        """Settings from a card's `pose` entry; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown pose settings {unknown}")
+        return cls(**d)
+
+
 
 class PoseEstimator:
     """One PoseLandmarker for one stream of images (create it once, not per image).
@@ -193,6 +241,25 @@ class PoseEstimator:
         )
         self._landmarker: Any = vision.PoseLandmarker.create_from_options(options)
         self._last_ms = -1
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: PoseSettings,
+        model_path: str | Path | None = None,
+        *,
+        mode: Literal["video", "image"] = "video",
+        num_poses: int | None = None,
+    ) -> PoseEstimator:
+        """An estimator with `settings`' thresholds (and its `num_poses` unless given)."""
+        return cls(
+            model_path,
+            mode=mode,
+            num_poses=settings.num_poses if num_poses is None else num_poses,
+            min_detection_confidence=settings.min_detection_confidence,
+            min_presence_confidence=settings.min_presence_confidence,
+            min_tracking_confidence=settings.min_tracking_confidence,
+        )
 
     def detect_all(
         self, image_rgb: npt.NDArray[np.uint8], timestamp_ms: int | None = None

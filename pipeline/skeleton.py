@@ -16,12 +16,10 @@ Axes used throughout `pipeline/`:
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # interim: from_bvh moves to offline.mocap
     from offline.mocap.bvh import Motion

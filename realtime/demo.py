@@ -15,7 +15,6 @@ Cache directory: $POSEMOTION_CACHE, else $XDG_CACHE_HOME/posemotion, else
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile

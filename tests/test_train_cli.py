@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 import train
-from offline.datasets.movement import EMOTIONS
 from offline.datasets.mocap import MocapOptions, read_mocap
+from offline.labels import EMOTIONS
 from offline.training.evaluation import window_table
 from pipeline.models import card_path, load_model
 from pipeline.pose import BUNDLE_MEMBERS
@@ -182,7 +182,7 @@ BAD_INPUTS = {
     "missing videos": (
         lambda tmp: eila(tmp / "eila", EILA_HEADER + "v1,c1,\"[['Sad']]\",0,10,10,50,50,A\n"),
         ["--pose-model", "{pose}", "--cache-dir", "{tmp}/cache"],
-        r"no usable labelled sequences in .*eila: 1 videos missing or unreadable: "
+        r"no usable labelled movements in .*eila: 1 videos missing or unreadable: "
         r".*videos/v1\.mp4 \(not found\)",
     ),
     "unknown mocap label": (
@@ -209,7 +209,7 @@ BAD_INPUTS = {
     "unknown group": (
         lambda tmp: write_mocap_folder(tmp / "m", [("walk", "sad"), ("bow", "happy")]),
         ["--group", "person"],
-        r"group key 'person' is missing for 2 sequences \(e\.g\. dataset-1_\w+_001@0\); "
+        r"group key 'person' is missing for 2 movements \(e\.g\. dataset-1_\w+_001@0\); "
         r"choose another with --group",
     ),
     "one content only": (

@@ -13,7 +13,7 @@ annotator's label list, e.g. `[['Happy'], ['Happy', 'Neutral'], ['Happy']]`, par
 `ast.literal_eval` (never `eval`).
 
 A segment is one (`Video Tag`, `Clip Id`, `Person Id`): its rows, sorted by frame number,
-become one `Sequence` (t_s = frame / fps). Pose runs on the person's box (padded by
+become one `Movement` (t_s = frame / fps). Pose runs on the person's box (padded by
 `PoseSettings.crop_padding`), so other people in the frame are ignored; image-plane joints
 are mapped back to the whole frame (image heights, y up) as in the live app.
 
@@ -39,8 +39,8 @@ import numpy as np
 import numpy.typing as npt
 from collections_extended import bag
 
-from offline.datasets.movement import EMOTION_NAMES, EMOTIONS, Sequence
 from offline.datasets.folders import VIDEO_EXTENSIONS, video_sequences
+from offline.datasets.movement import Movement
 from offline.keypoints.run import (
     ExtractionReport,
     KeypointCache,
@@ -49,6 +49,7 @@ from offline.keypoints.run import (
     VideoJob,
     extract_tracks,
 )
+from offline.labels import EMOTION_NAMES, EMOTIONS
 
 COLUMNS = (
     "Video Tag", "Clip Id", "Labels", "Frame Number", "X", "Y", "Width", "Height", "Person Id",
@@ -270,8 +271,8 @@ def read_eila(
     settings: PoseSettings | None = None,
     n_jobs: int = 1,
     progress: bool = False,
-) -> tuple[list[Sequence], ExtractionReport]:
-    """Read an EiLA-layout dataset into one `Sequence` per labelled segment.
+) -> tuple[list[Movement], ExtractionReport]:
+    """Read an EiLA-layout dataset into one `Movement` per labelled segment.
 
     Args:
         root: the folder holding `annotations/annotations.csv` and `videos/`.
@@ -282,7 +283,7 @@ def read_eila(
         progress: show a progress bar (frames) on stderr.
 
     Returns:
-        The sequences (source "video", groups video / clip / person) and a report of
+        The movements (source "video", groups video / clip / person) and a report of
         missing videos, frames past the end or unreadable, skipped segments and ties.
 
     Raises:

@@ -3,7 +3,7 @@
 For people who record their own data with a webcam. Folder names map to the canonical
 labels case-insensitively, with common spellings accepted (`angry` -> Anger,
 `normal` -> Neutral, `happiness` -> Happy, ...; see `LABEL_ALIASES`). Each whole video is
-one `Sequence` (training cuts windows from it), grouped by its path relative to `<root>`
+one `Movement` (training cuts windows from it), grouped by its path relative to `<root>`
 plus every string or number of an optional sidecar `<video stem>.json` beside it (the
 renderer writes `clip`, `content`, `style`, `view_deg`, `distance_m`, `renderer`), as
 strings: {"video": "happy/walk_01.mp4", "content": "walk", "view_deg": "35", ...}.
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from offline.datasets.movement import EMOTIONS, LABEL_ALIASES, Sequence, canonical_label
+from offline.datasets.movement import Movement
 from offline.keypoints.run import (
     ExtractionReport,
     KeypointCache,
@@ -26,6 +26,7 @@ from offline.keypoints.run import (
     VideoJob,
     extract_tracks,
 )
+from offline.labels import EMOTIONS, LABEL_ALIASES, canonical_label
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
@@ -118,8 +119,8 @@ def read_folders(
     settings: PoseSettings | None = None,
     n_jobs: int = 1,
     progress: bool = False,
-) -> tuple[list[Sequence], ExtractionReport]:
-    """Read a folder-per-label video dataset into one `Sequence` per video.
+) -> tuple[list[Movement], ExtractionReport]:
+    """Read a folder-per-label video dataset into one `Movement` per video.
 
     Args:
         root: the folder holding `<label>/` subfolders (or `videos/<label>/`).
@@ -130,7 +131,7 @@ def read_folders(
         progress: show a progress bar (frames) on stderr.
 
     Returns:
-        The sequences (source "video", whole frames) and a report of unreadable videos,
+        The movements (source "video", whole frames) and a report of unreadable videos,
         frames and videos with nobody in them.
     """
     videos = scan_folders(root)
@@ -147,10 +148,10 @@ def video_sequences(
     streams: Iterable[tuple[str, str, dict[str, str]]],
     tracks: Mapping[str, KeypointTrack],
     report: ExtractionReport,
-) -> list[Sequence]:
-    """One `Sequence` (source "video") per (name, label, groups) stream whose track found
+) -> list[Movement]:
+    """One `Movement` (source "video") per (name, label, groups) stream whose track found
     someone; each other stream goes into `report.skipped` with the reason."""
-    sequences = []
+    movements = []
     for name, label, groups in streams:
         track = tracks.get(name)
         if track is None:
@@ -160,7 +161,7 @@ def video_sequences(
         elif not track.found.any():
             report.skipped[name] = "no person found"
         else:
-            sequences.append(
-                Sequence(*track.joints(), track.t_s, label, dict(groups), source="video", name=name)
+            movements.append(
+                Movement(*track.joints(), track.t_s, label, dict(groups), source="video", name=name)
             )
-    return sequences
+    return movements

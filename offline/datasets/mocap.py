@@ -4,7 +4,7 @@ Layout (see ../shared/data/bandai-namco-motion-1/SOURCE.md): `data/*.bvh`, each 
 `.json` beside it holding {"content": i, "style": j}, indices into `cfg/content_label.txt`
 and `cfg/style_label.txt` (lines like `dataset-1_walk`, `dataset-1_happy`).
 
-Each clip becomes one `Sequence` per virtual camera view: the 3D skeleton from forward
+Each clip becomes one `Movement` per virtual camera view: the 3D skeleton from forward
 kinematics (metres, y up) and its projection into that camera's image plane, optionally
 with per-frame jitter so that image-plane features learn to tolerate landmark noise.
 """
@@ -18,23 +18,23 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import skeleton
+from offline.datasets.movement import Movement
+from offline.labels import STYLE_LABELS
 from offline.mocap.bvh import BVHError, read_bvh
 from offline.mocap.camera import VirtualCamera
-from offline.datasets.movement import Sequence
+from pipeline import skeleton
 
 # Style names of the Bandai-Namco data -> our label names. Other styles keep their own name.
-STYLE_LABELS = {"happy": "Happy", "sad": "Sad", "angry": "Anger", "normal": "Neutral"}
 DEFAULT_STYLES = ("happy", "sad", "angry", "normal")
 
 
 @dataclass(frozen=True, slots=True)
 class MocapOptions:
-    """How mocap clips are turned into sequences.
+    """How mocap clips are turned into movements.
 
     Attributes:
         styles: which styles to read (file label names, e.g. "happy"); default the emotions.
-        views_deg: camera yaws around the subject, degrees (one sequence per view).
+        views_deg: camera yaws around the subject, degrees (one movement per view).
         distance_m: camera distance, metres.
         image_jitter: per-frame Gaussian noise on image-plane joints, as a fraction of the
             body's image height (PoseLandmarker's 2D error is about 0.02).
@@ -99,20 +99,20 @@ def label_names(path: Path) -> list[str]:
     return [ln.split("_", 1)[1] if "_" in ln else ln for ln in lines]
 
 
-def read_mocap(root: str | Path, options: MocapOptions | None = None) -> list[Sequence]:
-    """Read a Bandai-Namco-layout folder into sequences (one per clip and view)."""
+def read_mocap(root: str | Path, options: MocapOptions | None = None) -> list[Movement]:
+    """Read a Bandai-Namco-layout folder into movements (one per clip and view)."""
     options = options or MocapOptions()
     clips = list_clips(root, options.styles)
     if not clips:
         raise ValueError(f"no clips with styles {list(options.styles)} in {root}")
     rng = np.random.default_rng(options.seed)
-    sequences = []
+    movements = []
     for clip in clips:
-        sequences.extend(clip_sequences(clip, options, rng))
-    return sequences
+        movements.extend(clip_sequences(clip, options, rng))
+    return movements
 
 
-def clip_sequences(clip: Clip, options: MocapOptions, rng: np.random.Generator) -> list[Sequence]:
+def clip_sequences(clip: Clip, options: MocapOptions, rng: np.random.Generator) -> list[Movement]:
     """One clip seen from each of `options.views_deg`."""
     try:
         motion = read_bvh(clip.path)
@@ -133,7 +133,7 @@ def clip_sequences(clip: Clip, options: MocapOptions, rng: np.random.Generator) 
         if options.world_jitter_m > 0:
             noisy_world = world + rng.normal(0.0, options.world_jitter_m, world.shape)
         out.append(
-            Sequence(
+            Movement(
                 world=noisy_world.astype(np.float32),
                 image=image.astype(np.float32),
                 visibility=visibility,

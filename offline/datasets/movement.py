@@ -1,4 +1,4 @@
-"""The one thing every dataset reader produces: labelled sequences of shared-joint skeletons."""
+"""The one thing every dataset reader produces: labelled movements of shared-joint skeletons."""
 
 from __future__ import annotations
 
@@ -13,39 +13,8 @@ from pipeline.window import Window, WindowSpec, make_window
 
 FloatArr = npt.NDArray[np.float32]
 
-# Canonical label names; dataset readers map their own spellings onto these.
-EMOTIONS = ("Happy", "Sad", "Fear", "Surprise", "Disgust", "Anger", "Neutral")
-EMOTION_NAMES = {e.lower(): e for e in EMOTIONS}  # exact names, any case
-# Spellings also accepted in folder names (lower case).
-LABEL_ALIASES: dict[str, str] = {
-    **EMOTION_NAMES,
-    "happiness": "Happy", "joy": "Happy", "joyful": "Happy",
-    "sadness": "Sad",
-    "fearful": "Fear", "afraid": "Fear", "scared": "Fear",
-    "surprised": "Surprise",
-    "disgusted": "Disgust",
-    "angry": "Anger",
-    "normal": "Neutral", "calm": "Neutral",
-}  # fmt: skip
-
-
-def canonical_label(name: str) -> str:
-    """The canonical emotion for a label or folder name (case-insensitive, aliases accepted).
-
-    Raises:
-        ValueError: an unknown name; the message lists the valid ones.
-    """
-    label = LABEL_ALIASES.get(name.strip().lower())
-    if label is None:
-        raise ValueError(
-            f"label folder {name!r} is not an emotion; use one of {', '.join(EMOTIONS)} "
-            f"(or {', '.join(sorted(k for k in LABEL_ALIASES if k.title() not in EMOTIONS))})"
-        )
-    return label
-
-
 @dataclass(frozen=True)
-class Sequence:
+class Movement:
     """One labelled movement: a person's skeleton over time.
 
     Attributes:
@@ -75,15 +44,15 @@ class Sequence:
         check_array("image", self.image, (n, j, 2))
         check_array("visibility", self.visibility, (n, j))
         if n > 1 and not (np.diff(self.t_s) > 0).all():
-            raise ValueError(f"sequence {self.name!r}: `t_s` must increase")
+            raise ValueError(f"movement {self.name!r}: `t_s` must increase")
 
     @property
     def duration_s(self) -> float:
         return float(self.t_s[-1] - self.t_s[0]) if self.t_s.size else 0.0
 
-    def mirrored(self) -> Sequence:
+    def mirrored(self) -> Movement:
         """The same movement performed mirror-wise (left and right swapped)."""
-        return Sequence(
+        return Movement(
             world=skeleton.mirror(self.world),
             image=skeleton.mirror(self.image),
             visibility=self.visibility[:, skeleton.MIRROR_INDEX],

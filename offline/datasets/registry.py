@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from offline.datasets.movement import EMOTION_NAMES, EMOTIONS, Sequence
-from offline.datasets.mocap import STYLE_LABELS, MocapOptions, read_mocap
+from offline.datasets.mocap import MocapOptions, read_mocap
+from offline.datasets.movement import Movement
 from offline.keypoints.run import ExtractionReport, KeypointCache
+from offline.labels import EMOTIONS, label_option, style_names
 
 KINDS = ("mocap", "eila", "folders")
 # The evaluation's default grouping: windows of one group never fall on both sides.
@@ -43,7 +44,7 @@ class ReadOptions:
     Attributes:
         labels: keep only these labels (canonical names or mocap style names); None = all
             (for motion capture: the emotion styles).
-        mocap: how mocap clips become sequences (views, jitter).
+        mocap: how mocap clips become movements (views, jitter).
         cache_dir: keypoint cache folder for video datasets.
         pose_model: PoseLandmarker .task for video datasets; None = built-in.
         n_jobs: videos processed in parallel.
@@ -58,17 +59,10 @@ class ReadOptions:
     progress: bool = False
 
 
-def canonical(label: str) -> str:
-    """A label or mocap style name as the canonical label ("angry" -> "Anger"); unknown
-    names (folder-name aliases such as "joy" included) are returned as given, for the
-    caller to report."""
-    return {**EMOTION_NAMES, **STYLE_LABELS}.get(label.strip().lower(), label)
-
-
 def read_dataset(
     path: str | Path, kind: str = "auto", options: ReadOptions | None = None
-) -> tuple[list[Sequence], str, ExtractionReport | None]:
-    """Read a dataset of any kind; returns (sequences, kind, extraction report or None)."""
+) -> tuple[list[Movement], str, ExtractionReport | None]:
+    """Read a dataset of any kind; returns (movements, kind, extraction report or None)."""
     options = options or ReadOptions()
     kind = detect_kind(path) if kind == "auto" else kind
     if kind not in KINDS:
@@ -78,14 +72,14 @@ def read_dataset(
         mocap = options.mocap
         if options.labels is not None:
             mocap = replace(mocap, styles=tuple(style_names(options.labels)))
-        sequences = read_mocap(path, mocap)
+        movements = read_mocap(path, mocap)
     else:
         from offline.datasets.eila import read_eila
         from offline.datasets.folders import read_folders
 
         wanted = None
         if options.labels is not None:  # checked before any pose extraction runs
-            wanted = {canonical(lab) for lab in options.labels}
+            wanted = {label_option(lab) for lab in options.labels}
             unknown = wanted - set(EMOTIONS)
             if unknown:
                 raise ValueError(
@@ -93,7 +87,7 @@ def read_dataset(
                 )
         reader = read_eila if kind == "eila" else read_folders
         cache = KeypointCache(options.cache_dir) if options.cache_dir else KeypointCache()
-        sequences, report = reader(
+        movements, report = reader(
             path,
             cache=cache,
             pose_model=options.pose_model,
@@ -101,18 +95,12 @@ def read_dataset(
             progress=options.progress,
         )
         if wanted is not None:
-            sequences = [s for s in sequences if s.label in wanted]
-    if not sequences:
+            movements = [s for s in movements if s.label in wanted]
+    if not movements:
         # say why (missing videos, nobody found, ...): the report is never printed otherwise
         why = "; ".join(report.lines()[1:]) if report is not None else ""
         asked = f" with labels {list(options.labels)}" if options.labels is not None else ""
         raise ValueError(
-            f"no usable labelled sequences{asked} in {path}" + (f": {why}" if why else "")
+            f"no usable labelled movements{asked} in {path}" + (f": {why}" if why else "")
         )
-    return sequences, kind, report
-
-
-def style_names(labels: tuple[str, ...]) -> list[str]:
-    """Mocap style names for labels given either way ("Anger" or "angry" -> "angry")."""
-    by_label = {v.lower(): k for k, v in STYLE_LABELS.items()}
-    return [by_label.get(lab.strip().lower(), lab.strip().lower()) for lab in labels]
+    return movements, kind, report

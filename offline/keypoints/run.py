@@ -37,15 +37,14 @@ from pipeline.pose import (
     PersonTrack,
     PoseEstimator,
     PoseFrame,
+    PoseSettings,
     check_pose_model,
     default_model_path,
 )
-from pipeline.validate import check_array, check_fraction
+from pipeline.validate import check_array
 from pipeline.video import (
-    POSE_MAX_SIDE,
     VideoError,
     VideoInfo,
-    check_max_side,
     fit_size,
     iter_frames,
     resize_to,
@@ -64,38 +63,6 @@ _ARRAYS = (
     "image", "world", "visibility", "presence", "frames", "t_s", "image_wh",
     "unreadable_frames", "frames_past_end",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class PoseSettings:
-    """PoseLandmarker settings that change the extracted keypoints (part of the cache key).
-
-    Attributes:
-        min_detection_confidence, min_presence_confidence, min_tracking_confidence:
-            PoseLandmarker thresholds, [0, 1] (see `PoseEstimator`).
-        num_poses: most people PoseLandmarker looks for; `select_person` keeps one.
-        crop_padding: margin added on every side of a person's box before cropping, as a
-            fraction of the box's width (left/right) and height (top/bottom).
-        max_side: images given to pose are scaled so their longer side is at most this
-            many pixels (0: native size), by the same rule as the live app's `--max-side`
-            (`pipeline.video.fit_size`), so training sees landmarks from images like the
-            live ones.
-    """
-
-    min_detection_confidence: float = 0.5
-    min_presence_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    num_poses: int = 1
-    crop_padding: float = 0.1
-    max_side: int = POSE_MAX_SIDE
-
-    def __post_init__(self) -> None:
-        for name in ("min_detection_confidence", "min_presence_confidence",
-                     "min_tracking_confidence", "crop_padding"):  # fmt: skip
-            check_fraction(name, getattr(self, name))
-        if self.num_poses < 1:
-            raise ValueError(f"`num_poses` must be >= 1, got {self.num_poses}")
-        check_max_side(self.max_side)
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,11 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from pipeline import skeleton as sk
+from offline.datasets.mocap import DEFAULT_STYLES, Clip, label_names
+from offline.labels import STYLE_LABELS
 from offline.mocap.bvh import Motion, read_bvh
 from offline.mocap.camera import CameraPoses, VirtualCamera
-from offline.datasets.mocap import DEFAULT_STYLES, STYLE_LABELS, Clip, label_names
+from pipeline import skeleton as sk
 from pipeline.io import user_cache_dir, write_text_atomic
 from pipeline.validate import check_fraction, check_positive
 from pipeline.video import write_video
@@ -1344,6 +1345,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    from offline.render.renderer import main as _main  # run the importable module (joblib pickles it)
+    from offline.render.renderer import (
+        main as _main,  # run the importable module (joblib pickles it)
+    )
 
     raise SystemExit(_main())

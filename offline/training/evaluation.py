@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from offline.datasets.movement import Sequence
+from offline.datasets.movement import Movement
 from pipeline.features import vectorize
 from pipeline.models import fit_classifier, make_classifier
 from pipeline.window import WindowSpec
@@ -31,7 +31,7 @@ class WindowTable:
         x: (N, F) float32 feature vectors.
         y: (N,) labels.
         groups: group key ("content", "video", "clip", "view_deg", ...) -> (N,) ids.
-        clip: (N,) the sequence each window came from (for per-clip weighting).
+        clip: (N,) the movement each window came from (for per-clip weighting).
         source: (N,) "mocap" or "video".
     """
 
@@ -77,15 +77,15 @@ class WindowTable:
 
 
 def window_table(
-    sequences: Iterable[Sequence], spec: WindowSpec, feature_set: str, stride_s: float
+    movements: Iterable[Movement], spec: WindowSpec, feature_set: str, stride_s: float
 ) -> WindowTable:
-    """Cut every sequence into windows every `stride_s` seconds and vectorize them."""
+    """Cut every movement into windows every `stride_s` seconds and vectorize them."""
     rows: list[npt.NDArray[np.float32]] = []
     y: list[str] = []
     clip: list[str] = []
     source: list[str] = []
     group_rows: list[dict[str, str]] = []
-    for seq in sequences:
+    for seq in movements:
         for window in seq.windows(spec, stride_s):
             rows.append(vectorize(window, feature_set))
             y.append(seq.label)

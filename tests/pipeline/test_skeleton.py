@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import skeleton as sk
 from offline.mocap.bvh import Motion
+from pipeline import skeleton as sk
 
 # MediaPipe Pose landmark indices (PoseLandmarker documentation).
 MEDIAPIPE = {

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline import skeleton
 from offline.datasets.eila import (
     COLUMNS,
     AnnotationError,
@@ -23,6 +22,7 @@ from offline.datasets.eila import (
     read_eila,
 )
 from offline.keypoints.run import KeypointCache
+from pipeline import skeleton
 
 
 def row(tag: str, clip: str, person: str, frame: int, labels: str, box: tuple) -> dict:

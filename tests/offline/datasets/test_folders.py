@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline import skeleton
-from offline.datasets.movement import EMOTIONS
-from offline.datasets.folders import canonical_label, read_folders, read_sidecar, scan_folders
+from offline.datasets.folders import read_folders, read_sidecar, scan_folders
 from offline.keypoints.run import KeypointCache
+from offline.labels import EMOTIONS, canonical_label
+from pipeline import skeleton
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import skeleton as sk
-from offline.mocap.bvh import read_bvh
-from offline.mocap.camera import VirtualCamera
-from offline.datasets.movement import Sequence
 from offline.datasets.mocap import (
     DEFAULT_STYLES,
     STYLE_LABELS,
@@ -26,6 +22,10 @@ from offline.datasets.mocap import (
     list_clips,
     read_mocap,
 )
+from offline.datasets.movement import Movement
+from offline.mocap.bvh import read_bvh
+from offline.mocap.camera import VirtualCamera
+from pipeline import skeleton as sk
 
 CONTENTS = ("walk", "wave", "bow")
 STYLES = ("normal", "happy", "sad", "angry", "proud")
@@ -308,14 +308,14 @@ def test_truncated_bvh_is_named(mocap_root: Path) -> None:
         read_mocap(mocap_root)
 
 
-# --- Sequence.mirrored --------------------------------------------------------------------
+# --- Movement.mirrored --------------------------------------------------------------------
 
 
 def test_mirrored_swaps_left_and_right(mocap_root: Path) -> None:
     seq = read_mocap(mocap_root, MocapOptions(styles=("happy",), views_deg=(30.0,)))[1]
     vis = seq.visibility.copy()
     vis[:, sk.L_WRIST] = 0.2  # so that the visibility's swap can be seen
-    seq = Sequence(seq.world, seq.image, vis, seq.t_s, seq.label, seq.groups, seq.source, seq.name)
+    seq = Movement(seq.world, seq.image, vis, seq.t_s, seq.label, seq.groups, seq.source, seq.name)
     m = seq.mirrored()
     for left, right in ((sk.L_WRIST, sk.R_WRIST), (sk.L_HIP, sk.R_HIP), (sk.L_ANKLE, sk.R_ANKLE)):
         np.testing.assert_allclose(m.world[:, left, 0], -seq.world[:, right, 0])

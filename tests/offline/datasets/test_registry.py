@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import skeleton as sk
 from offline.datasets import registry
-from offline.datasets.movement import EMOTIONS, Sequence
 from offline.datasets.mocap import MocapOptions
-from offline.datasets.registry import ReadOptions, canonical, detect_kind, read_dataset
+from offline.datasets.movement import Movement
+from offline.datasets.registry import ReadOptions, detect_kind, read_dataset
 from offline.keypoints.run import ExtractionReport
+from offline.labels import EMOTIONS, label_option
+from pipeline import skeleton as sk
 from pipeline.pose import BUNDLE_MEMBERS
 from tests.offline.datasets.test_mocap import write_mocap_folder
 
@@ -36,9 +37,9 @@ def fake_pose_bundle(path: Path) -> Path:
     return path
 
 
-def fake_sequence(label: str, name: str) -> Sequence:
+def fake_sequence(label: str, name: str) -> Movement:
     n, j = 5, sk.N_JOINTS
-    return Sequence(
+    return Movement(
         np.zeros((n, j, 3), np.float32),
         np.zeros((n, j, 2), np.float32),
         np.ones((n, j), np.float32),
@@ -115,7 +116,7 @@ def test_a_missing_folder(tmp_path: Path) -> None:
     ],
 )
 def test_canonical(name: str, expected: str) -> None:
-    assert canonical(name) == expected
+    assert label_option(name) == expected
 
 
 # --- read_dataset: motion capture -----------------------------------------------------------
@@ -194,7 +195,7 @@ def test_video_labels_are_filtered_by_canonical_name(
     assert calls[0]["n_jobs"] == 2 and calls[0]["cache"].directory == tmp_path / "cache"
     seqs, _, _ = read_dataset(tmp_path / "vids")
     assert len(seqs) == 4  # no filter: every label
-    with pytest.raises(ValueError, match=r"no usable labelled sequences with labels \['Fear'\] in"):
+    with pytest.raises(ValueError, match=r"no usable labelled movements with labels \['Fear'\] in"):
         read_dataset(tmp_path / "vids", options=ReadOptions(labels=("Fear",)))
 
 
@@ -218,7 +219,7 @@ def test_missing_videos_are_named_in_the_error(tmp_path: Path) -> None:
     )
     with pytest.raises(
         ValueError,
-        match=r"no usable labelled sequences in .*eila: 2 videos missing "
+        match=r"no usable labelled movements in .*eila: 2 videos missing "
         r"or unreadable: .*videos/v1.mp4 \(not found\), .*v2.mp4",
     ):
         read_dataset(root, options=options)

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import skeleton
 from offline.keypoints.run import (
     CacheError,
     ExtractionReport,
@@ -30,6 +29,7 @@ from offline.keypoints.run import (
     read_track,
     uncrop,
 )
+from pipeline import skeleton
 from pipeline.pose import BUNDLE_MEMBERS, PoseFrame
 from pipeline.video import VideoError
 from pipeline.video import write_video as write_bgr_video

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import skeleton as sk
 from offline.mocap.bvh import BVHError, read_bvh
+from pipeline import skeleton as sk
 
 # A tiny skeleton: a root with 6 channels (ZXY), a spine with 3 rotation channels in XYZ
 # order, a head (ZXY) with an End Site and a leg whose 3 channels are in YXZ order.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import skeleton as sk
 from offline.mocap.camera import VirtualCamera
+from pipeline import skeleton as sk
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from offline.render import renderer as R
-from pipeline import skeleton as sk
 from offline.mocap.bvh import read_bvh
 from offline.mocap.camera import VirtualCamera
+from offline.render import renderer as R
+from pipeline import skeleton as sk
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 BANDAI_DATA = SHARED / "data" / "bandai-namco-motion-1"
 
 # A standing figure with Bandai-Namco joint names, facing +z (its left at +x), in cm:

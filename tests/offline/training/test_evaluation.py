@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from offline.datasets.movement import Movement
 from offline.training import evaluation
-from offline.datasets.movement import Sequence
 from offline.training.evaluation import (
     TrainSettings,
     WindowTable,
@@ -167,10 +167,10 @@ def make_seq(
     name: str,
     motion: str = "wave",
     visibility: float = 1.0,
-) -> Sequence:
+) -> Movement:
     s = synthetic_sequence(n_frames, 30.0, motion)
     vis = np.full_like(s.visibility, visibility)
-    return Sequence(s.world, s.image, vis, s.t_s, label, groups, "mocap", name)
+    return Movement(s.world, s.image, vis, s.t_s, label, groups, "mocap", name)
 
 
 def test_window_table_has_a_row_per_window_with_its_groups(synthetic_sequence) -> None:
@@ -183,7 +183,7 @@ def test_window_table_has_a_row_per_window_with_its_groups(synthetic_sequence) -
     assert len(table) == 8 == len(a.windows(spec, 0.5)) + len(b.windows(spec, 0.5))
     assert list(table.y) == ["Happy"] * 5 + ["Sad"] * 3
     assert list(table.clip) == ["a"] * 5 + ["b"] * 3
-    assert sorted(table.groups) == ["clip", "content"]  # keys every sequence has
+    assert sorted(table.groups) == ["clip", "content"]  # keys every movement has
     assert list(table.group("content")) == ["wave"] * 5 + ["walk"] * 3
     assert list(table.source) == ["mocap"] * 8
     expected = [vectorize(w, "motion") for w in a.windows(spec, 0.5) + b.windows(spec, 0.5)]
