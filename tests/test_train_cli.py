@@ -579,12 +579,17 @@ def test_mocap_data_is_also_rendered_for_the_video_path(tmp_path, monkeypatch) -
     """Without --no-render, each mocap dataset's clips are rendered once (missing videos
     only) and added to the training and test data; explicit --test-data wins."""
     import offline.render.renderer as render
+    from offline.training import recipe as recipes
+
+    def with_renders(args):
+        test_data = tuple(args.test_data or ())
+        return recipes.with_renders(train.recipe_from(args), test_data, train.resources_from(args))
 
     mocap = write_mocap_folder(
         tmp_path / "mocap", contents=("walk", "bow"), styles=("happy", "sad")
     )
     rendered: list[render.RenderJob] = []
-    monkeypatch.setattr(render, "render_jobs", lambda jobs, **kw: rendered.extend(jobs) or 0)
+    monkeypatch.setattr(recipes, "render_jobs", lambda jobs, **kw: rendered.extend(jobs) or 0)
     args = train.build_parser().parse_args(
         [
             "train",
@@ -597,8 +602,7 @@ def test_mocap_data_is_also_rendered_for_the_video_path(tmp_path, monkeypatch) -
             str(tmp_path / "r"),
         ]
     )
-    recipe = train.recipe_from_args(args)
-    train_paths, test_paths = train.with_renders(recipe, args)
+    train_paths, test_paths = with_renders(args)
     out = tmp_path / "r" / "mocap"
     assert [Path(p).resolve() for p in train_paths] == [mocap.resolve(), out.resolve()]
     assert [Path(p).resolve() for p in test_paths] == [out.resolve()]
@@ -617,9 +621,9 @@ def test_mocap_data_is_also_rendered_for_the_video_path(tmp_path, monkeypatch) -
             str(tmp_path / "r"),
         ]
     )
-    assert train.with_renders(train.recipe_from_args(args), args)[1] == (str(tmp_path),)
+    assert with_renders(args)[1] == (str(tmp_path),)
     args = train.build_parser().parse_args(["train", "--data", str(mocap), "--no-render"])
-    assert train.with_renders(train.recipe_from_args(args), args) == ((str(mocap),), ())
+    assert with_renders(args) == ((str(mocap),), ())
 
 
 def test_killed_train_never_leaves_a_half_written_file(tiny_mocap, tmp_path) -> None:

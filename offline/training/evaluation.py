@@ -8,7 +8,7 @@ test set) is kept beside it so the two can be compared.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from offline.datasets.movement import Movement
+from offline.progress import Progress
 from pipeline.features import vectorize
 from pipeline.models import fit_classifier, make_classifier
 from pipeline.window import WindowSpec
@@ -129,7 +130,7 @@ def grouped_predictions(
     key: str,
     settings: TrainSettings,
     augment: WindowTable | None = None,
-    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[StrArr, StrArr]:
     """Hold out one `key` group at a time: fit on `train` (+ `augment`) rows of the other
     groups, predict the `test` rows of the held-out group.
@@ -143,7 +144,10 @@ def grouped_predictions(
     held_out = np.unique(test.group(key))
     train_groups = train.group(key)
     aug_groups = augment.group(key) if augment is not None else None
-    for g in progress(held_out) if progress else held_out:
+    task = f"held-out {key}"
+    for i, g in enumerate(held_out):
+        if progress is not None:
+            progress(task, i, len(held_out))
         rows = train_groups != g
         if not rows.any():
             raise ValueError(f"cannot hold out {key} {g!r}: no other {key} to train on")
@@ -154,6 +158,8 @@ def grouped_predictions(
         pred[te] = model.predict(test.x[te])
         labels, counts = np.unique(fold.y, return_counts=True)
         majority[te] = labels[np.argmax(counts)]
+    if progress is not None:
+        progress(task, len(held_out), len(held_out))
     return pred.astype(str), majority.astype(str)
 
 
@@ -234,6 +240,71 @@ def chance_scores(y_true: StrArr) -> dict[str, float]:
         "balanced_accuracy": 1.0 / len(counts),
         "weighted_f1": float((p**2).sum()),
     }
+
+
+@dataclass
+class Evaluation:
+    """Scores of one held-out-group evaluation, with its baselines and breakdowns."""
+
+    scores: Scores
+    majority: Scores
+    chance: dict[str, float]
+    per_view: dict[str, Scores] = field(default_factory=dict)
+    per_source: dict[str, Scores] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.scores.to_dict(),
+            "majority_baseline": self.majority.to_dict(),
+            "chance_baseline": self.chance,
+            "per_view": {k: v.to_dict() for k, v in self.per_view.items()},
+            "per_source": {k: v.to_dict() for k, v in self.per_source.items()},
+        }
+
+
+def grouped_evaluation(
+    train: WindowTable,
+    tests: list[WindowTable],
+    group: str,
+    settings: TrainSettings,
+    augment: WindowTable | None,
+    labels: tuple[str, ...],
+    progress: Progress | None = None,
+) -> list[Evaluation]:
+    """Score each of `tests` with the same held-out-group fold models (each fitted once)."""
+    joined = WindowTable.concat(tests) if len(tests) > 1 else tests[0]
+    pred_all, majority_all = grouped_predictions(train, joined, group, settings, augment, progress)
+    out, start = [], 0
+    for test in tests:
+        rows = slice(start, start + len(test))
+        start += len(test)
+        out.append(_evaluation(test, pred_all[rows], majority_all[rows], labels))
+    return out
+
+
+def _evaluation(
+    test: WindowTable,
+    pred: npt.NDArray[np.str_],
+    majority: npt.NDArray[np.str_],
+    labels: tuple[str, ...],
+) -> Evaluation:
+    per_view = {}
+    if "view_deg" in test.groups and len(np.unique(test.groups["view_deg"])) > 1:
+        for view in sorted(np.unique(test.groups["view_deg"]), key=float):
+            rows = test.groups["view_deg"] == view
+            per_view[str(view)] = score(test.y[rows], pred[rows], labels)
+    sources = np.unique(test.source)
+    per_source = {
+        str(src): score(test.y[test.source == src], pred[test.source == src], labels)
+        for src in (sources if len(sources) > 1 else [])
+    }
+    return Evaluation(
+        score(test.y, pred, labels),
+        score(test.y, majority, labels),
+        chance_scores(test.y),
+        per_view,
+        per_source,
+    )
 
 
 def study_protocol(

@@ -1,16 +1,24 @@
-"""Training reports: Markdown tables and figures (confusion matrix, dendrogram, PCA)."""
+"""Training reports: Markdown tables, figures (confusion matrix, dendrogram, PCA), and the
+report folder a `train` run writes (report.md, results.json, the figures)."""
 
 from __future__ import annotations
 
+import json
+import os
+import platform
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from offline.training.evaluation import Scores
-from pipeline.io import atomic_path
+from offline.training.evaluation import Evaluation, Scores, WindowTable
+from pipeline.io import atomic_path, write_text_atomic
+
+if TYPE_CHECKING:
+    from offline.training.recipe import Data, Recipe
 
 
 def _pyplot() -> Any:
@@ -150,3 +158,139 @@ def cluster_table(rows: Sequence[dict[str, Any]]) -> str:
             f"{fmt(r['davies_bouldin'])} | {fmt(r['adjusted_rand'])} |"
         )
     return "\n".join(out)
+
+
+@dataclass
+class Run:
+    """What one `train` command measured, for its report."""
+
+    recipe: Recipe
+    data: Data
+    table: WindowTable
+    evaluation: Evaluation
+    seed_eval: Evaluation | None
+    video_eval: Evaluation | None
+    rows: list[tuple[str, Any]]
+    study: list[tuple[str, dict[str, float]]]
+    clusters: list[dict[str, Any]]
+    sample: tuple[npt.NDArray[Any], npt.NDArray[Any]]  # standardised windows and labels
+    results: dict[str, Any]
+    model_path: Path
+    card_path: Path
+    report_dir: Path
+    license_note: str | None = None
+
+
+def write_report(run: Run) -> None:
+    """report.md, results.json and the figures in `run.report_dir`, each written atomically."""
+    recipe, data, table, results = run.recipe, run.data, run.table, run.results
+    evaluation, seed_eval, video_eval = run.evaluation, run.seed_eval, run.video_eval
+    directory = run.report_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    protocol = f"leave-one-{data.group}-out"
+    confusion_png(
+        evaluation.scores, directory / "confusion.png", f"{recipe.feature_set}, {protocol}"
+    )
+    if seed_eval is not None:
+        confusion_png(seed_eval.scores, directory / "confusion_seed.png", f"seed, {protocol}")
+    if video_eval is not None:
+        confusion_png(
+            video_eval.scores,
+            directory / "confusion_test_data.png",
+            f"{recipe.feature_set}, --test-data",
+        )
+    if run.clusters:
+        dendrogram_png(run.sample[0], list(run.sample[1]), directory / "dendrogram.png")
+    pca_png(*run.sample, directory / "pca.png")
+
+    md = [
+        "# PosEmotion training report",
+        "",
+        f"Model: `{os.path.relpath(run.model_path)}`, {recipe.train.model} on "
+        f"'{recipe.feature_set}' features, "
+        f"windows of {recipe.window.window_s:g} s resampled to {recipe.window.n_frames} frames, "
+        f"stride {recipe.stride_s:g} s, balance '{recipe.train.balance}', "
+        f"mirror augmentation {'on' if recipe.mirror else 'off'}.",
+        "",
+        "Data:",
+        *[f"- {n}" for n in data.notes],
+        f"- {len(table)} windows: "
+        + ", ".join(f"{lab} {int((table.y == lab).sum())}" for lab in sorted(set(table.y))),
+        "",
+        f"## Grouped evaluation (leave-one-{data.group}-out: "
+        f"windows of one {data.group} never on both sides)",
+        "",
+        scores_table(run.rows),
+        "",
+        "Majority class: the training fold's largest class, predicted for every test window. "
+        "Chance: random guesses with the test windows' class frequencies.",
+        "",
+        f"### Per class ({recipe.feature_set})",
+        "",
+        per_class_table(evaluation.scores),
+        "",
+        confusion_table(evaluation.scores),
+        "",
+        "![confusion](confusion.png)",
+        "",
+    ]
+    if seed_eval is not None:
+        md += [
+            "### Per class (seed, the study's features)",
+            "",
+            per_class_table(seed_eval.scores),
+            "",
+            "![confusion seed](confusion_seed.png)",
+            "",
+        ]
+    if video_eval is not None:
+        md += [
+            f"## --test-data (the video path), same leave-one-{data.group}-out folds",
+            "",
+            scores_table(
+                [
+                    (recipe.feature_set, video_eval.scores),
+                    ("majority class", video_eval.majority),
+                    ("chance", video_eval.chance),
+                ]
+            ),
+            "",
+            per_class_table(video_eval.scores),
+            "",
+        ]
+        if video_eval.per_view:
+            md += [per_view_table(video_eval.per_view), ""]
+        md += ["![confusion test data](confusion_test_data.png)", ""]
+    if run.study:
+        md += [
+            "## The study's protocol (repeated stratified splits over windows; groups ignored, "
+            "so overlapping windows of one clip leak into the test set "
+            "and the figures are optimistic)",
+            "",
+            study_table(run.study),
+            "",
+        ]
+    if run.clusters:
+        md += [
+            f"## Clustering (agglomerative, standardised '{recipe.feature_set}' features, "
+            f"{results['clustering']['windows']} windows stratified by label)",
+            "",
+            cluster_table(run.clusters),
+            "",
+            "![dendrogram](dendrogram.png)",
+            "",
+        ]
+    md += [
+        "## PCA of the windows",
+        "",
+        "![pca](pca.png)",
+        "",
+        f"Total time {results['timing_s']['total']:.1f} s "
+        f"(final fit {results['timing_s']['final_fit']:.1f} s) "
+        f"on {platform.machine()} with {os.cpu_count()} CPUs.",
+        "",
+    ]
+    if run.license_note:
+        md += ["## Licence", "", run.license_note, ""]
+    write_text_atomic(directory / "report.md", "\n".join(md))
+    write_text_atomic(directory / "results.json", json.dumps(results, indent=2, default=str) + "\n")

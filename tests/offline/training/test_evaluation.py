@@ -314,9 +314,10 @@ def test_train_and_test_tables_may_differ(monkeypatch) -> None:
     test = table_of(np.zeros((3, 3)), ["A", "B", "A"], {"content": ["g1", "new", "g1"]})
     seen: list[Any] = []
     pred, majority = grouped_predictions(
-        train, test, "content", TrainSettings(), progress=lambda items: seen.extend(items) or items
+        train, test, "content", TrainSettings(), progress=lambda *report: seen.append(report)
     )
-    assert seen == ["g1", "new"]  # one fold per test group, through the progress wrapper
+    # one fold per test group, reported through the progress callback, then completion
+    assert seen == [("held-out content", i, 2) for i in range(3)]
     assert pred[1] == f"{list(GROUPS)}|{[0, 1, 2, 3]}"  # a group unknown to training: all rows
     assert pred[0] == pred[2] == "['g0', 'g2', 'g3']|[0, 2, 3]"
     assert majority[1] == "B"  # 10 B rows (g1, g3) beat 9 A rows (g0, g2)

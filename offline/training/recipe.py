@@ -1,0 +1,226 @@
+"""What decides a model (`Recipe`), where the work runs (`Resources`), and the data a recipe
+reads: datasets -> labelled movements -> window tables.
+
+Every default is stated once, here; `train.py` builds its options from these dataclasses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from offline.datasets.mocap import DEFAULT_STYLES, MocapOptions
+from offline.datasets.movement import Movement
+from offline.datasets.registry import DEFAULT_GROUP, ReadOptions, detect_kind, read_dataset
+from offline.labels import style_names
+from offline.progress import Progress
+from offline.render.renderer import DEFAULT_RENDER_DIR, DEFAULT_VIEWS, plan_dataset, render_jobs
+from offline.training.evaluation import TrainSettings, WindowTable, window_table
+from pipeline.features import DEFAULT_FEATURE_SET
+from pipeline.pose import PoseSettings
+from pipeline.window import WindowSpec
+
+# Virtual camera yaws (degrees) for 2D features of motion capture; includes the rendered views.
+ALL_VIEWS = (-90.0, -60.0, -35.0, 0.0, 35.0, 60.0, 90.0)
+SHARED_MOCAP = Path(__file__).resolve().parents[2].parent / "shared/data/bandai-namco-motion-1"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a model: data, windows, features, classifier, augmentation,
+    and the pose settings its video data was extracted with (recorded on the card and
+    followed by the live app).
+
+    Attributes:
+        data: dataset folders. kind: "auto", "mocap", "eila" or "folders".
+        labels: labels to keep (canonical or mocap style names); None: the dataset's own.
+        stride_s: seconds between the ends of consecutive training windows.
+        mirror: add left-right mirrored copies to training folds.
+        views_deg: virtual camera yaws for mocap (None: 0 for 3D features, ALL_VIEWS for 2D).
+        image_jitter: per-frame noise on projected mocap joints, fraction of body height.
+        world_jitter_m: per-frame noise on mocap joints, metres.
+        group: the key the evaluation holds out (None: the dataset kind's default).
+        render_views_deg: mocap clips also rendered at these yaws and run through pose.
+    """
+
+    data: tuple[str, ...] = ()
+    kind: str = "auto"
+    labels: tuple[str, ...] | None = None
+    feature_set: str = DEFAULT_FEATURE_SET
+    window: WindowSpec = field(default_factory=WindowSpec)
+    stride_s: float = 0.2
+    train: TrainSettings = field(default_factory=TrainSettings)
+    mirror: bool = True
+    views_deg: tuple[float, ...] | None = None
+    image_jitter: float = 0.02
+    world_jitter_m: float = 0.0
+    group: str | None = None
+    render_views_deg: tuple[float, ...] = DEFAULT_VIEWS
+    pose: PoseSettings = field(default_factory=PoseSettings)
+
+    def __post_init__(self) -> None:
+        if not self.stride_s > 0:
+            raise ValueError(f"the window stride must be > 0 seconds, got {self.stride_s}")
+
+    def datasets(self) -> tuple[str, ...]:
+        """The recipe's data folders; the shared motion capture when none is given."""
+        return self.data or (os.path.relpath(SHARED_MOCAP),)
+
+    def mocap_views(self) -> tuple[float, ...]:
+        if self.views_deg is not None:
+            return self.views_deg
+        return ALL_VIEWS if "image" in self.feature_set else (0.0,)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["data"] = list(self.datasets())
+        d["window"] = self.window.to_dict()
+        d["views_deg"] = list(self.mocap_views())
+        return d
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Where and how the work runs; nothing here changes the model.
+
+    Attributes:
+        cache_dir: keypoint cache folder (None: the user cache folder).
+        pose_model: PoseLandmarker .task for video data (None: the built-in bundle).
+        render_dir: where rendered mocap videos are kept, one folder per dataset.
+        jobs: parallel worker processes (pose extraction, rendering, study protocol).
+        progress: progress callback for long steps (None: silent).
+        notify: receives one line of text for each thing worth telling the user.
+    """
+
+    cache_dir: Path | None = None
+    pose_model: Path | None = None
+    render_dir: Path = DEFAULT_RENDER_DIR
+    jobs: int = 1
+    progress: Progress | None = None
+    notify: Callable[[str], None] = field(default=lambda line: None)
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ValueError(f"--jobs must be at least 1, got {self.jobs}")
+
+
+@dataclass
+class Data:
+    """Movements read from a recipe's datasets, with the evaluation's group key."""
+
+    movements: list[Movement]
+    kinds: list[str]
+    group: str
+    notes: list[str]
+
+
+_WHAT = {
+    "mocap": "motion-capture skeletons",
+    "eila": "EiLA-layout videos through PoseLandmarker",
+    "folders": "labelled videos through PoseLandmarker",
+}
+
+
+def read_all(
+    paths: tuple[str, ...],
+    recipe: Recipe,
+    res: Resources,
+    jitter_seed: int = 0,
+    memo: dict[Any, Any] | None = None,
+) -> Data:
+    """Read every dataset in `paths` with the recipe's settings.
+
+    `memo` (a dict kept for one command) serves a dataset read again with the same
+    options, e.g. rendered videos used for training and as test data, from memory.
+    """
+    options = ReadOptions(
+        labels=recipe.labels,
+        mocap=MocapOptions(
+            styles=DEFAULT_STYLES,
+            views_deg=recipe.mocap_views(),
+            image_jitter=recipe.image_jitter,
+            world_jitter_m=recipe.world_jitter_m,
+            seed=recipe.train.seed + jitter_seed,
+        ),
+        cache_dir=res.cache_dir,
+        pose_model=res.pose_model,
+        n_jobs=res.jobs,
+        progress=res.progress,
+    )
+    movements: list[Movement] = []
+    kinds: list[str] = []
+    notes: list[str] = []
+    for path in paths:
+        key = (os.path.realpath(path), recipe.kind, options)
+        if memo is not None and key in memo:
+            found, kind, extraction = memo[key]
+        else:
+            found, kind, extraction = read_dataset(path, recipe.kind, options)
+            if memo is not None:
+                memo[key] = found, kind, extraction
+        movements += found
+        kinds.append(kind)
+        what = _WHAT[kind]
+        if any("renderer" in m.groups for m in found):
+            what += " (videos rendered from motion capture by offline.render)"
+        notes.append(f"{os.path.relpath(path)}: {what}, {len(found)} movements")
+        if extraction is not None:
+            notes += [f"  {line}" for line in extraction.lines()]
+    group = recipe.group or DEFAULT_GROUP[kinds[0]]
+    if group == "video" and "content" in movements[0].groups:
+        group = "content"
+    missing = [m.name for m in movements if group not in m.groups]
+    if missing:
+        raise ValueError(
+            f"group key {group!r} is missing for {len(missing)} movements (e.g. {missing[0]}); "
+            "choose another with --group"
+        )
+    return Data(movements, kinds, group, notes)
+
+
+def tables(data: Data, recipe: Recipe) -> tuple[WindowTable, WindowTable | None]:
+    """The window table, and its mirrored twin (training folds only) if the recipe mirrors."""
+    fs = recipe.feature_set
+    table = window_table(data.movements, recipe.window, fs, recipe.stride_s)
+    mirrored = None
+    if recipe.mirror:
+        mirrored = window_table(
+            [m.mirrored() for m in data.movements], recipe.window, fs, recipe.stride_s
+        )
+    return table, mirrored
+
+
+def with_renders(
+    recipe: Recipe, test_data: tuple[str, ...], res: Resources
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Training and test datasets: the recipe's, plus for each motion-capture dataset its
+    clips rendered as video at `render_views_deg` (rendered once into `res.render_dir`,
+    then reused), read through PoseLandmarker like any video: the video path.
+
+    Rendered videos are added to the test data only when no `test_data` was given.
+    """
+    train, test = list(recipe.datasets()), list(test_data)
+    if not recipe.render_views_deg:
+        return tuple(train), tuple(test)
+    for path in recipe.datasets():
+        kind = detect_kind(path) if recipe.kind == "auto" else recipe.kind
+        if kind != "mocap":
+            continue
+        styles = style_names(recipe.labels) if recipe.labels else list(DEFAULT_STYLES)
+        out = Path(res.render_dir) / Path(path).resolve().name
+        jobs = plan_dataset(path, out, recipe.render_views_deg, styles)
+        todo = [j for j in jobs if not j.is_done()]
+        if todo:
+            res.notify(
+                f"rendering {len(todo)} of {len(jobs)} videos of {path} into {out} (once; "
+                f"about 0.02 s a frame, then pose about 0.02 s a frame; --no-render skips)"
+            )
+            render_jobs(todo, n_jobs=res.jobs, progress=res.progress)
+        rendered = os.path.relpath(out, Path.cwd())
+        train.append(rendered)
+        if not test_data:
+            test.append(rendered)
+    return tuple(train), tuple(test)
