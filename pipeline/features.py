@@ -30,9 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton as sk
+from pipeline.types import FloatArr
 from pipeline.window import Window
-
-FloatArr = npt.NDArray[np.float32]
 
 # Bumped whenever a set's definition changes; models record it and loaders compare it.
 # image 2: the image skeleton is measured in torso lengths (size in the frame cannot leak in).
@@ -102,7 +101,8 @@ def _bone_matrix() -> FloatArr:
     ext[: sk.N_JOINTS] = np.eye(sk.N_JOINTS)
     ext[_MID_HIP, [sk.L_HIP, sk.R_HIP]] = 0.5
     ext[_MID_SHOULDER, [sk.L_SHOULDER, sk.R_SHOULDER]] = 0.5
-    return ext[_TO] - ext[_FROM]
+    bones: FloatArr = ext[_TO] - ext[_FROM]
+    return bones
 
 
 _BONE_MATRIX: Final = _bone_matrix()
@@ -146,9 +146,11 @@ def _dft(n_frames: int) -> tuple[FloatArr, FloatArr]:
 def _cross_norm(a: FloatArr, b: FloatArr) -> FloatArr:
     """|a x b| over the last axis, for 2D or 3D vectors."""
     if a.shape[-1] == 2:
-        return np.abs(a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])
+        flat: FloatArr = np.abs(a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])
+        return flat
     c = a[..., _YZX] * b[..., _ZXY] - a[..., _ZXY] * b[..., _YZX]
-    return np.sqrt(np.add.reduce(c * c, axis=-1))
+    norm: FloatArr = np.sqrt(np.add.reduce(c * c, axis=-1))
+    return norm
 
 
 def retarget(points: FloatArr, eps: float = 1e-6) -> tuple[FloatArr, FloatArr]:

@@ -62,7 +62,7 @@ class FlatForest:
         depth = max(int(t.max_depth) for t in trees)
         return cls(feature, threshold, left, right, proba, depth, np.asarray(forest.classes_))
 
-    def predict_proba(self, x: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    def predict_proba(self, x: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
         """(N, n_features) -> (N, n_classes), the mean of the trees' leaf fractions."""
         # scikit-learn compares float32 features against float64 thresholds; do the same.
         x = np.asarray(x, np.float32)
@@ -76,4 +76,5 @@ class FlatForest:
         for _ in range(self.depth):
             go_left = flat_x[sample + feature[node]] <= threshold[node]
             node = np.where(go_left, left[node], right[node]) + offset
-        return self.proba.reshape(n_trees * n_nodes, -1)[node].mean(axis=1)
+        mean: npt.NDArray[np.float64] = self.proba.reshape(n_trees * n_nodes, -1)[node].mean(axis=1)
+        return mean

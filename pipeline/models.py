@@ -124,7 +124,8 @@ def balanced_weights(
     w = 1.0 / clip_count[clip_index]
     _, label_index = np.unique(labels, return_inverse=True)
     w /= np.bincount(label_index, weights=w)[label_index]
-    return w * labels.size / w.sum()
+    weights: npt.NDArray[np.float64] = w * labels.size / w.sum()
+    return weights
 
 
 def fit_classifier(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 
 def check_array(
@@ -11,7 +14,7 @@ def check_array(
     shape: tuple[int | None, ...],
     *,
     kind: str = "f",
-) -> np.ndarray:
+) -> npt.NDArray[Any]:
     """Return `value` as an array after checking its shape and dtype kind.
 
     Args:

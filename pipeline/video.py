@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from pipeline.io import atomic_path
 from pipeline.validate import check_positive
+
+if TYPE_CHECKING:
+    import cv2
 
 # Longest image side given to pose, pixels, by the live app and by keypoint extraction alike
 # (PoseLandmarker looks at 256x256 crops; larger frames only cost conversion time).
@@ -54,7 +58,7 @@ class VideoInfo:
             cap.release()
 
     @classmethod
-    def from_capture(cls, cap: cv2.VideoCapture) -> VideoInfo:  # noqa: F821
+    def from_capture(cls, cap: cv2.VideoCapture) -> VideoInfo:
         """Properties of an open capture (file or camera); 30 fps when it reports none."""
         import cv2
 
@@ -108,10 +112,10 @@ def resize_to(image: npt.NDArray[np.uint8], size_wh: tuple[int, int]) -> npt.NDA
 
     if (image.shape[1], image.shape[0]) == tuple(size_wh):
         return image
-    return cv2.resize(image, size_wh, interpolation=cv2.INTER_AREA)
+    return np.asarray(cv2.resize(image, size_wh, interpolation=cv2.INTER_AREA), np.uint8)
 
 
-def open_capture(path: str | Path) -> cv2.VideoCapture:  # noqa: F821
+def open_capture(path: str | Path) -> cv2.VideoCapture:
     """Open a video file, or raise FileNotFoundError / VideoError with a hint."""
     import cv2
 
@@ -133,7 +137,7 @@ def iter_frames(
     skipped: list[int] | None = None,
     max_side: int = 0,
     prefetch: int = 0,
-) -> Iterator[VideoFrame]:
+) -> Generator[VideoFrame, None, None]:
     """Decode every frame of a video file in order, with t_s = index / fps.
 
     Frames that fail to decode are skipped (their indices appended to `skipped` when a list
@@ -167,7 +171,8 @@ def iter_frames(
                 produced += 1
                 if size is None:
                     size = fit_size(image.shape[1], image.shape[0], max_side)
-                yield VideoFrame(resize_to(image, size), index, index / info.fps)
+                pixels = np.asarray(image, np.uint8)  # 8-bit BGR, as decoded (no copy)
+                yield VideoFrame(resize_to(pixels, size), index, index / info.fps)
             else:
                 pending.append(index)
                 if info.total_frames and index >= info.total_frames - 1:
@@ -179,7 +184,7 @@ def iter_frames(
         cap.release()
 
 
-def _prefetched(frames: Iterator[VideoFrame], size: int) -> Iterator[VideoFrame]:
+def _prefetched(frames: Generator[VideoFrame, None, None], size: int) -> Iterator[VideoFrame]:
     """Run `frames` on a daemon thread, up to `size` items ahead; errors re-raised here."""
     items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=size)
     stop = threading.Event()
@@ -250,7 +255,7 @@ def write_video(
             for image in frames:
                 if writer is None:
                     h, w = image.shape[:2]
-                    fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+                    fourcc = cv2.VideoWriter.fourcc(*"mp4v")
                     writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
                     if not writer.isOpened():
                         raise RuntimeError(

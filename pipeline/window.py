@@ -20,9 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
+from pipeline.types import FloatArr
 from pipeline.validate import check_fraction, check_positive
-
-FloatArr = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +169,8 @@ def _resample_filled(
     w = np.clip((targets[:, None] - t_left) / span, 0.0, 1.0)[..., None]
     joints = np.arange(n_joints)[None, :]
     a, b = points[left, joints], points[right, joints]
-    return (a + (b - a) * w).astype(np.float32)
+    out: FloatArr = (a + (b - a) * w).astype(np.float32)
+    return out
 
 
 class SkeletonBuffer:
