@@ -93,15 +93,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from pipeline.models import DEFAULT_MODEL, load_model
     from pipeline.pose import PoseEstimator, quiet_stderr
     from pipeline.video import write_video
+    from realtime.analyzer import Analyzer
     from realtime.capture import FileSource, quiet_opencv
-    from realtime.jsonl import JsonlWriter
-    from realtime.loop import (
-        Analyzer,
-        JsonlSink,
-        run_loop,
-        single_threaded_numerics,
-    )
+    from realtime.loop import run_loop, single_threaded_numerics
     from realtime.overlay import default_annotators
+    from realtime.sinks.jsonl import JsonlSink, JsonlWriter
     from realtime.smoothing import LabelDecider, make_smoother
 
     quiet_opencv()

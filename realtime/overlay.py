@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import Final, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
-from realtime.smoothing import CLASSIFIED, COLLECTING, NO_PERSON, UNCERTAIN
-
-if TYPE_CHECKING:
-    from realtime.loop import Tick
+from realtime.tick import CLASSIFIED, COLLECTING, NO_PERSON, UNCERTAIN, Tick
 
 Image = npt.NDArray[np.uint8]
 Colour = tuple[int, int, int]  # BGR
@@ -54,7 +51,8 @@ def _ink(layer: Image) -> npt.NDArray[np.uint8]:
     """(H, W) mask, nonzero where a layer drawn on black has ink (for `cv2.copyTo`)."""
     import cv2
 
-    return cv2.cvtColor(layer, cv2.COLOR_BGR2GRAY)  # much faster than numpy's any(axis=2)
+    # much faster than numpy's any(axis=2); uint8 in, uint8 out
+    return cast("npt.NDArray[np.uint8]", cv2.cvtColor(layer, cv2.COLOR_BGR2GRAY))
 
 
 def _darken(scene: Image, x0: int, y0: int, x1: int, y1: int) -> None:

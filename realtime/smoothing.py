@@ -5,33 +5,19 @@ next. A smoothing strategy (`make_smoother`: "ema", "mean" or "none") averages t
 time, and `LabelDecider` turns the result into what is shown: an emotion only when its
 smoothed probability is at least `min_confidence`, "uncertain" otherwise, and a change of
 label only when the new class leads the shown one by `margin` (so the label does not
-flicker between two close classes).
-
-The states shown instead of an emotion:
-- "no person": nobody in the current frame;
-- "collecting movement": a person, but not yet a full window of usable movement;
-- "uncertain": a full window, but the top smoothed probability is under the threshold.
+flicker between two close classes). The shown states are defined in `realtime.tick`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final, Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from pipeline.validate import check_positive
-
-ProbArr = npt.NDArray[np.float64]
-
-NO_PERSON: Final[str] = "no person"
-COLLECTING: Final[str] = "collecting movement"
-UNCERTAIN: Final[str] = "uncertain"
-CLASSIFIED: Final[str] = "classified"
-STATES: Final[tuple[str, ...]] = (NO_PERSON, COLLECTING, UNCERTAIN, CLASSIFIED)
+from realtime.tick import CLASSIFIED, UNCERTAIN, Decision, ProbArr
 
 
 class Smoother(Protocol):
@@ -106,7 +92,8 @@ class MeanSmoothing:
         self._ring[self._next] = proba
         self._next = (self._next + 1) % self.k
         self._size = min(self._size + 1, self.k)
-        return self._ring[: self._size].mean(axis=0)
+        mean: ProbArr = self._ring[: self._size].mean(axis=0)
+        return mean
 
     def reset(self) -> None:
         self._next = self._size = 0
@@ -126,19 +113,6 @@ def make_smoother(name: str, *, tau_s: float = 0.5, k: int = 10) -> Smoother:
     except KeyError:
         raise ValueError(f"`smoothing` must be one of {sorted(SMOOTHERS)}, got {name!r}") from None
     return factory(tau_s, k)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What the label panel shows for one tick.
-
-    Attributes:
-        state: one of `STATES`.
-        label: index into the model's classes when `state` is "classified", else None.
-    """
-
-    state: str
-    label: int | None = None
 
 
 class LabelDecider:

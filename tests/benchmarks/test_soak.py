@@ -97,7 +97,8 @@ def test_analyse_needs_enough_frames() -> None:
 def test_app_command_is_accepted_by_the_realtime_cli(tmp_path: Path) -> None:
     """The flags soak passes exist in `python -m realtime` and mean what soak wants."""
     pytest.importorskip("realtime.cli")
-    from realtime.cli import RealtimeConfig, build_parser
+    from realtime.cli import build_parser
+    from realtime.config import RealtimeConfig
 
     for video in (None, tmp_path / "clip.mp4"):
         args = argparse.Namespace(video=video, frames=10000, model=tmp_path / "m.joblib")

@@ -21,7 +21,9 @@ from pipeline.features import vectorize
 from pipeline.models import DEFAULT_MODEL, EmotionModel, make_classifier, save_model
 from pipeline.pose import PoseFrame
 from pipeline.window import WindowSpec, make_window
+from realtime.analyzer import Analyzer
 from realtime.capture import Frame, SourceInfo
+from realtime.smoothing import LabelDecider, make_smoother
 from tests.conftest import synthetic_world
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -99,6 +101,11 @@ def tiny_model(tiny_model_path: Path) -> EmotionModel:
     from pipeline.models import load_model
 
     return load_model(tiny_model_path)
+
+
+def make_analyzer(model, clock, pose, smoothing: str = "none") -> Analyzer:
+    """An analyzer on `clock` with `pose`, thresholds 0.6 / 0.1 (`smoothing`: see make_smoother)."""
+    return Analyzer(model, pose, make_smoother(smoothing), LabelDecider(0.6, 0.1), clock=clock)
 
 
 class FakeClock:

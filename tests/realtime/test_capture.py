@@ -292,7 +292,7 @@ def take(source, n: int, draw: bool = False) -> list[Frame]:
 def test_looped_clip_replays_the_same_frames_with_or_without_the_cache(
     make_video, monkeypatch, cache_bytes
 ):
-    import realtime.capture as capture
+    import realtime.capture.file as capture
 
     monkeypatch.setattr(capture, "MAX_CACHE_BYTES", cache_bytes)
     path = make_video("clip.avi", 8, fps=20.0)

@@ -26,7 +26,7 @@ from tests.realtime.conftest import read_video
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_SIZE = (360, 640)  # the 1080x1920 clip at the default --max-side 640
+DEMO_SIZE = (360, 640)  # the 1080x1920 clip at the shipped model's pose.max_side 640
 
 
 def env(display: str | None = None) -> dict[str, str]:

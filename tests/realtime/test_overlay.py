@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from pipeline.pose import PoseFrame
-from realtime.loop import StageTimes, Tick
 from realtime.overlay import (
     ACCENT,
     BAR,
@@ -16,7 +17,7 @@ from realtime.overlay import (
     default_annotators,
     ui_scale,
 )
-from realtime.smoothing import CLASSIFIED, COLLECTING, NO_PERSON, UNCERTAIN, Decision
+from realtime.tick import CLASSIFIED, COLLECTING, NO_PERSON, UNCERTAIN, Decision, StageTimes, Tick
 
 CLASSES = ("angry", "happy", "sad")
 
@@ -77,8 +78,7 @@ def test_skeleton_skips_invisible_landmarks_and_missing_people(tick):
         hidden.presence,
         hidden.image_wh,
     )
-    t = tick()
-    t.person = hidden
+    t = replace(tick(), person=hidden)  # a Tick is frozen
     SkeletonAnnotator().annotate(scene, t)
     assert not scene.any()
     SkeletonAnnotator().annotate(scene, tick())
@@ -113,8 +113,7 @@ def test_headline_states(state, proba, text, tick):
 
 
 def test_headline_when_the_body_is_not_visible_enough(tick):
-    t = tick(state=COLLECTING, proba=None)
-    t.progress = 1.0
+    t = replace(tick(state=COLLECTING, proba=None), progress=1.0)
     assert LabelAnnotator.headline(t, CLASSES) == "collecting movement"
 
 
@@ -142,8 +141,7 @@ def test_headline_follows_state_at_once_and_percentages_at_the_refresh_rate(tick
     annotator = LabelAnnotator(CLASSES, refresh_s=0.25)
 
     def headline_pixels(t_s, state=CLASSIFIED, proba=(0.1, 0.7, 0.2)):
-        t = tick(state=state, proba=proba)
-        t.t_s = t_s
+        t = replace(tick(state=state, proba=proba), t_s=t_s)
         scene = np.zeros((480, 640, 3), np.uint8)
         annotator.annotate(scene, t)
         return scene[:30, :200].copy()
@@ -161,8 +159,7 @@ def test_stats_refresh_rate(tick):
     annotator = StatsAnnotator(refresh_s=0.25)
     shots = []
     for t_s, fps in ((1.0, 30.0), (1.1, 12.0), (1.3, 12.0)):
-        t = tick()
-        t.t_s, t.fps = t_s, fps
+        t = replace(tick(), t_s=t_s, fps=fps)
         scene = np.zeros((480, 640, 3), np.uint8)
         shots.append(annotator.annotate(scene, t)[-30:].copy())
     assert np.array_equal(shots[0], shots[1]) and not np.array_equal(shots[1], shots[2])

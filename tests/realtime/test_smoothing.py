@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from realtime.smoothing import (
-    CLASSIFIED,
-    UNCERTAIN,
     ExponentialSmoothing,
     LabelDecider,
     MeanSmoothing,
     NoSmoothing,
     make_smoother,
 )
+from realtime.tick import CLASSIFIED, UNCERTAIN
 
 
 def test_none_passes_through():

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from realtime.recording import VideoRecorder, codec_for
+from realtime.capture import Frame
+from realtime.sinks.recording import RecordSink, VideoRecorder, codec_for
 
 
 def read_back(path):
@@ -109,3 +110,18 @@ def test_closed_recorder_refuses_frames(tmp_path):
     rec.close()
     with pytest.raises(RuntimeError, match="is closed"):
         rec.write(image(0))
+
+
+def test_record_sink_fills_dropped_frames_with_the_previous_one():
+    written: list[tuple[int, int]] = []
+
+    class Recorder:
+        def write(self, image, count=1):
+            written.append((int(image[0, 0, 0]), count))
+
+    sink = RecordSink(Recorder())  # type: ignore[arg-type]
+    for index in (3, 4, 7, 8):
+        sink.write(Frame(np.full((2, 2, 3), index, np.uint8), index, index / 30, 0.0), None)  # type: ignore[arg-type]
+    # 5 and 6 were dropped: the screen still showed frame 4 then
+    assert written == [(3, 1), (4, 1), (4, 2), (7, 1), (8, 1)]
+    assert sum(c for _, c in written) == 8 - 3 + 1

@@ -7,9 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from realtime.jsonl import JsonlWriter, tick_record
-from realtime.loop import StageTimes, Tick
-from realtime.smoothing import CLASSIFIED, NO_PERSON, Decision
+from realtime.sinks.jsonl import JsonlWriter, tick_record
+from realtime.tick import CLASSIFIED, NO_PERSON, Decision, StageTimes, Tick
 
 CLASSES = ("calm", "lively")
 

@@ -5,7 +5,8 @@ size; the codec follows the file extension. Frames go through a bounded queue to
 thread, so encoding runs beside the processing loop and memory stays fixed. The file is
 written under a temporary name beside the target and renamed into place by `close`, which
 runs on every exit path (it is a context manager), so the target is always a complete,
-playable file: the previous one until the run ends, then the new one.
+playable file: the previous one until the run ends, then the new one. `RecordSink` feeds
+it from the loop, one frame per source frame.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.validate import check_positive
+from realtime.capture import Frame
+from realtime.tick import Tick
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ class VideoRecorder:
         import cv2
 
         writer = cv2.VideoWriter(
-            str(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size_wh
+            str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, size_wh
         )
         if not writer.isOpened():
             writer.release()
@@ -155,3 +158,25 @@ class VideoRecorder:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class RecordSink:
+    """Feeds annotated frames to a `VideoRecorder` at the source's frame rate.
+
+    A frame that was dropped before processing is filled with the previous annotated frame
+    (what the screen showed at that moment), so the recording keeps the source's timing
+    and has one frame per source frame.
+    """
+
+    def __init__(self, recorder: VideoRecorder) -> None:
+        self.recorder = recorder
+        self._last_index: int | None = None
+        self._last_image: npt.NDArray[np.uint8] | None = None
+
+    def write(self, frame: Frame, tick: Tick) -> None:
+        if self._last_index is not None and self._last_image is not None:
+            gap = frame.index - self._last_index - 1
+            if gap > 0:
+                self.recorder.write(self._last_image, count=gap)
+        self.recorder.write(frame.image)
+        self._last_index, self._last_image = frame.index, frame.image

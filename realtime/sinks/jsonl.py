@@ -24,10 +24,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-if TYPE_CHECKING:
-    from realtime.loop import Tick
+from realtime.capture import Frame
+from realtime.tick import Tick
 
 STDOUT = "-"
 
@@ -91,3 +91,14 @@ class JsonlWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class JsonlSink:
+    """Writes each tick as one JSON line (`tick_record`) with the model's class names."""
+
+    def __init__(self, writer: JsonlWriter, classes: Sequence[str]) -> None:
+        self.writer = writer
+        self.classes = tuple(classes)
+
+    def write(self, frame: Frame, tick: Tick) -> None:
+        self.writer.write(tick_record(tick, self.classes))

@@ -1,0 +1,101 @@
+"""The settings of one run of the live app, with their defaults (stated once, here).
+
+`realtime.cli` builds its parser from these defaults and turns the parsed arguments into a
+`RealtimeConfig`, whose checks give the one-line messages the CLI prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Final
+
+from pipeline.models import DEFAULT_MODEL
+from pipeline.video import MIN_MAX_SIDE
+from realtime.capture import DEFAULT_RETRY_S
+from realtime.sinks.recording import codec_for
+from realtime.smoothing import LabelDecider, make_smoother
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeConfig:
+    """Every setting of one run of the live app (see `realtime.cli.build_parser` for the
+    meaning of each; the field names are the options' dests).
+
+    `max_side` None means "as the model was trained" (its card's `pose.max_side`).
+    """
+
+    camera: int | None = None
+    video: Path | None = None
+    demo: bool = False
+    loop: bool = False
+    realtime: bool = True
+    model: Path | None = None
+    pose_model: Path | None = None
+    record: Path | None = None
+    jsonl: str | None = None
+    headless: bool = False
+    max_frames: int | None = None
+    duration_s: float | None = None
+    max_side: int | None = None
+    max_people: int = 1
+    smoothing: str = "ema"
+    smoothing_s: float = 0.5
+    smoothing_k: int = 10
+    min_confidence: float = 0.4
+    margin: float = 0.1
+    camera_retry_s: float = DEFAULT_RETRY_S
+
+    def __post_init__(self) -> None:
+        chosen = (self.camera is not None) + (self.video is not None) + self.demo
+        if chosen != 1:
+            raise ValueError(
+                f"exactly one of --camera, --video, --demo must be given, got {chosen}"
+            )
+        if self.camera is not None and self.camera < 0:
+            raise ValueError(f"--camera must be an index >= 0, got {self.camera}")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise ValueError(f"--max-frames must be >= 1, got {self.max_frames}")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise ValueError(f"--duration must be > 0 seconds, got {self.duration_s}")
+        if self.max_side is not None and self.max_side != 0 and self.max_side < MIN_MAX_SIDE:
+            raise ValueError(
+                f"--max-side must be 0 (native size) or >= {MIN_MAX_SIDE} pixels, "
+                f"got {self.max_side}"
+            )
+        if self.max_people < 1:
+            raise ValueError(f"--max-people must be >= 1, got {self.max_people}")
+        if self.camera_retry_s < 0:
+            raise ValueError(f"--camera-retry-s must be >= 0 seconds, got {self.camera_retry_s}")
+        if self.record is not None:
+            codec_for(self.record)
+            if self.record.is_dir():
+                raise ValueError(f"--record must be a file path, got the directory {self.record}")
+        if self.jsonl is not None and self.jsonl != "-" and Path(self.jsonl).is_dir():
+            raise ValueError(f"--jsonl must be a file path or -, got the directory {self.jsonl}")
+        make_smoother(self.smoothing, tau_s=self.smoothing_s, k=self.smoothing_k)
+        LabelDecider(self.min_confidence, self.margin)
+
+    @property
+    def model_path(self) -> Path:
+        """The emotion model file: `model`, or the shipped one."""
+        return self.model if self.model is not None else DEFAULT_MODEL
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RealtimeConfig:
+        """The config of parsed `build_parser` arguments (each option's dest is a field)."""
+        values = {f.name: getattr(args, f.name) for f in fields(cls)}
+        return cls(**{**values, "loop": args.loop or args.demo})
+
+
+# Each setting's default, by field name: what the parser offers when an option is left out.
+DEFAULTS: Final[dict[str, Any]] = {f.name: f.default for f in fields(RealtimeConfig)}
+
+
+def shown_path(path: Path) -> str:
+    """`path` as shown to the user: relative to the working directory when inside it."""
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
