@@ -22,17 +22,17 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
 from pipeline.io import atomic_path, user_cache_dir
+from pipeline.types import FloatArr
 from pipeline.validate import check_array, check_fraction
 from pipeline.video import POSE_MAX_SIDE, check_max_side
 
-FloatArr = npt.NDArray[np.float32]
 
 BUNDLE_MEMBERS = ("pose_detector.tflite", "pose_landmarks_detector.tflite")
 _WHEEL_MODELS = {
@@ -147,6 +147,7 @@ def check_pose_model(path: str | Path) -> Path:
         )
     return path
 
+
 @dataclass(frozen=True)
 class PoseSettings:
     """PoseLandmarker settings that change the extracted keypoints (part of the cache key).
@@ -192,7 +193,6 @@ class PoseSettings:
         if unknown:
             raise ValueError(f"unknown pose settings {unknown}")
         return cls(**d)
-
 
 
 class PoseEstimator:
@@ -335,6 +335,17 @@ def _to_frame(image_lms: Any, world_lms: Any, image_wh: tuple[int, int]) -> Pose
     return PoseFrame(img[:, :3], world, img[:, 3], img[:, 4], image_wh)
 
 
+class PoseDetector(Protocol):
+    """What following a person needs from a pose estimator (`PoseEstimator.detect`)."""
+
+    def detect(
+        self,
+        image_rgb: npt.NDArray[np.uint8],
+        timestamp_ms: int | None = None,
+        previous: PoseFrame | None = None,
+    ) -> PoseFrame: ...
+
+
 class PersonTrack:
     """One stream of frames through a VIDEO-mode estimator: turns frame times in seconds
     into the strictly increasing milliseconds PoseLandmarker needs (frames less than 1 ms
@@ -346,7 +357,7 @@ class PersonTrack:
         estimator: anything with `PoseEstimator.detect`'s signature, in video mode.
     """
 
-    def __init__(self, estimator: Any) -> None:
+    def __init__(self, estimator: PoseDetector) -> None:
         self.estimator = estimator
         self._last_ms = -1
         self._previous: PoseFrame | None = None

@@ -19,23 +19,12 @@ import numpy.typing as npt
 
 from pipeline.features import vectorize
 from pipeline.models import EmotionModel
-from pipeline.pose import PersonTrack, PoseFrame
+from pipeline.pose import PersonTrack, PoseDetector
 from pipeline.window import SkeletonBuffer, Window
 from realtime.capture import Clock, Frame
 from realtime.fps import FpsMeter
 from realtime.smoothing import LabelDecider, Smoother
 from realtime.tick import COLLECTING, NO_PERSON, Decision, StageTimes, Tick
-
-
-class PoseStage(Protocol):
-    """What the analyzer needs from a pose estimator (`pipeline.pose.PoseEstimator`)."""
-
-    def detect(
-        self,
-        image_rgb: npt.NDArray[np.uint8],
-        timestamp_ms: int | None = None,
-        previous: PoseFrame | None = None,
-    ) -> PoseFrame: ...
 
 
 class SourceCounters(Protocol):
@@ -67,7 +56,7 @@ class Analyzer:
     def __init__(
         self,
         model: EmotionModel,
-        pose: PoseStage,
+        pose: PoseDetector,
         smoother: Smoother,
         decider: LabelDecider,
         *,
