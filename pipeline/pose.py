@@ -33,7 +33,6 @@ from pipeline.types import FloatArr
 from pipeline.validate import check_array, check_fraction
 from pipeline.video import POSE_MAX_SIDE, check_max_side
 
-
 BUNDLE_MEMBERS = ("pose_detector.tflite", "pose_landmarks_detector.tflite")
 _WHEEL_MODELS = {
     "pose_detector.tflite": ("modules/pose_detection/pose_detection.tflite", "pose_detector"),
