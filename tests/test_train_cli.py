@@ -215,7 +215,7 @@ BAD_INPUTS = {
     "one content only": (
         lambda tmp: write_mocap_folder(tmp / "m", [("walk", "sad"), ("walk", "happy")]),
         [],
-        r"cannot hold out content 'walk': no other content to train on",
+        r"cannot hold out family 'walk': no other family to train on",
     ),
     "bad window": (
         lambda tmp: write_mocap_folder(tmp / "m", [("walk", "sad")]),
@@ -322,7 +322,7 @@ def test_train_writes_a_model_with_its_card(
     proba = model.predict_proba(table.x)
     assert proba.shape == (96, 4) and np.allclose(proba.sum(axis=1), 1.0)
     ev = model.metadata["evaluation"]
-    assert ev["protocol"] == "leave-one-content-out" and 0.0 <= ev["balanced_accuracy"] <= 1.0
+    assert ev["protocol"] == "leave-one-family-out" and 0.0 <= ev["balanced_accuracy"] <= 1.0
     assert "CC BY-NC" in model.metadata["license"] and card["license"] == model.metadata["license"]
     assert model.metadata["recipe"]["train"] == {"model": "et", "balance": "weights", "seed": 0}
     assert no_temporary_files(path.parent)
@@ -345,7 +345,7 @@ def test_train_writes_the_report(trained: tuple[Path, Path, Run]) -> None:
     md = (report / "report.md").read_text()
     for heading in (
         "# PosEmotion training report",
-        "## Grouped evaluation (leave-one-content-out",
+        "## Grouped evaluation (leave-one-family-out",
         "### Per class (motion)",
         "### Per class (seed",
         "## The study's protocol",
@@ -504,7 +504,7 @@ def test_training_on_the_shared_data(shared_model: tuple[Path, Path, Run]) -> No
     assert card["sha256"] == sha256(path)
     assert model.classes == FOUR
     ev = model.metadata["evaluation"]
-    assert ev["protocol"] == "leave-one-content-out"
+    assert ev["protocol"] == "leave-one-family-out"
     assert ev["balanced_accuracy"] > 0.6  # chance is 0.25 (measured about 0.8)
     assert {"accuracy", "macro_f1"} <= set(ev)
     assert "CC BY-NC" in model.metadata["license"] and "non-commercial" in model.metadata["license"]

@@ -244,13 +244,23 @@ def chance_scores(y_true: StrArr) -> dict[str, float]:
 
 @dataclass
 class Evaluation:
-    """Scores of one held-out-group evaluation, with its baselines and breakdowns."""
+    """Scores of one held-out-group evaluation, with its baselines and breakdowns.
+
+    Attributes:
+        scores: pooled over the held-out groups that hold two labels or more (every row
+            when no group does, e.g. one video per group); the headline figure.
+        per_group: the same for each such held-out group (e.g. each action family).
+        single_label: groups with one label only (e.g. contents that exist only as
+            Neutral): their label and the fraction of their windows given it.
+    """
 
     scores: Scores
     majority: Scores
     chance: dict[str, float]
     per_view: dict[str, Scores] = field(default_factory=dict)
     per_source: dict[str, Scores] = field(default_factory=dict)
+    per_group: dict[str, Scores] = field(default_factory=dict)
+    single_label: dict[str, tuple[str, float, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -259,6 +269,11 @@ class Evaluation:
             "chance_baseline": self.chance,
             "per_view": {k: v.to_dict() for k, v in self.per_view.items()},
             "per_source": {k: v.to_dict() for k, v in self.per_source.items()},
+            "per_group": {k: v.to_dict() for k, v in self.per_group.items()},
+            "single_label_groups": {
+                k: {"label": lab, "recall": r, "n_windows": n}
+                for k, (lab, r, n) in self.single_label.items()
+            },
         }
 
 
@@ -278,7 +293,7 @@ def grouped_evaluation(
     for test in tests:
         rows = slice(start, start + len(test))
         start += len(test)
-        out.append(_evaluation(test, pred_all[rows], majority_all[rows], labels))
+        out.append(_evaluation(test, pred_all[rows], majority_all[rows], labels, group))
     return out
 
 
@@ -287,7 +302,24 @@ def _evaluation(
     pred: npt.NDArray[np.str_],
     majority: npt.NDArray[np.str_],
     labels: tuple[str, ...],
+    group: str,
 ) -> Evaluation:
+    ids = test.group(group)
+    per_group: dict[str, Scores] = {}
+    single: dict[str, tuple[str, float, int]] = {}
+    for g in np.unique(ids):
+        rows = ids == g
+        present = np.unique(test.y[rows])
+        if len(present) >= 2:
+            per_group[str(g)] = score(test.y[rows], pred[rows], labels)
+        else:
+            single[str(g)] = (
+                str(present[0]),
+                float((pred[rows] == present[0]).mean()),
+                int(rows.sum()),
+            )
+    keep = np.isin(ids, list(per_group)) if per_group and single else np.ones(len(test), bool)
+    test, pred, majority = test.take(np.flatnonzero(keep)), pred[keep], majority[keep]
     per_view = {}
     if "view_deg" in test.groups and len(np.unique(test.groups["view_deg"])) > 1:
         for view in sorted(np.unique(test.groups["view_deg"]), key=float):
@@ -304,6 +336,8 @@ def _evaluation(
         chance_scores(test.y),
         per_view,
         per_source,
+        per_group,
+        single,
     )
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from offline.datasets.families import with_family
 from offline.datasets.mocap import DEFAULT_STYLES, MocapOptions
 from offline.datasets.movement import Movement
 from offline.datasets.registry import DEFAULT_GROUP, ReadOptions, detect_kind, read_dataset
@@ -42,7 +43,8 @@ class Recipe:
         views_deg: virtual camera yaws for mocap (None: 0 for 3D features, ALL_VIEWS for 2D).
         image_jitter: per-frame noise on projected mocap joints, fraction of body height.
         world_jitter_m: per-frame noise on mocap joints, metres.
-        group: the key the evaluation holds out (None: the dataset kind's default).
+        group: the key the evaluation holds out (None: the action family for motion
+            capture and its renders, else the dataset kind's default: the video).
         render_views_deg: mocap clips also rendered at these yaws and run through pose.
     """
 
@@ -161,7 +163,7 @@ def read_all(
             found, kind, extraction = read_dataset(path, recipe.kind, options)
             if memo is not None:
                 memo[key] = found, kind, extraction
-        movements += found
+        movements += [replace(m, groups=with_family(m.groups)) for m in found]
         kinds.append(kind)
         what = _WHAT[kind]
         if any("renderer" in m.groups for m in found):
@@ -170,8 +172,8 @@ def read_all(
         if extraction is not None:
             notes += [f"  {line}" for line in extraction.lines()]
     group = recipe.group or DEFAULT_GROUP[kinds[0]]
-    if group == "video" and "content" in movements[0].groups:
-        group = "content"
+    if recipe.group is None and "family" in movements[0].groups:
+        group = "family"  # motion capture and its renders: hold out whole action families
     missing = [m.name for m in movements if group not in m.groups]
     if missing:
         raise ValueError(

@@ -146,6 +146,40 @@ def per_view_table(per_view: dict[str, Scores]) -> str:
     return "\n".join(out)
 
 
+def per_group_table(per_group: dict[str, Scores], group: str) -> str:
+    """Markdown table: one row per held-out group (e.g. action family), with per-class recall."""
+    labels = next(iter(per_group.values())).labels if per_group else ()
+    out = [
+        f"| held-out {group} | windows | balanced accuracy | macro-F1 | "
+        + " | ".join(f"recall {lab}" for lab in labels)
+        + " |",
+        "|---" * (4 + len(labels)) + "|",
+    ]
+    for g, sc in per_group.items():
+        recalls = " | ".join(fmt(sc.recall.get(lab, float("nan"))) for lab in labels)
+        out.append(f"| {g} | {sc.n} | {sc.balanced_accuracy:.3f} | {sc.macro_f1:.3f} | {recalls} |")
+    return "\n".join(out)
+
+
+def predicted_shares(scores: Scores) -> str:
+    """One line: each class's share of the predictions against its true share."""
+    cm = np.array(scores.confusion, dtype=float)
+    n = max(cm.sum(), 1.0)
+    parts = [
+        f"{lab} {cm[:, k].sum() / n:.2f} (true {cm[k].sum() / n:.2f})"
+        for k, lab in enumerate(scores.labels)
+    ]
+    return "Share of predictions: " + ", ".join(parts) + "."
+
+
+def single_label_lines(single: dict[str, tuple[str, float, int]], group: str) -> list[str]:
+    """Bullets for held-out groups with one label only (not in the pooled figure)."""
+    return [
+        f"- {group} {g}: {n} windows, all {lab}; {r:.2f} of them predicted {lab}"
+        for g, (lab, r, n) in single.items()
+    ]
+
+
 def cluster_table(rows: Sequence[dict[str, Any]]) -> str:
     """The study's table format: linkage × clusters with silhouette and Davies-Bouldin."""
     out = [
@@ -169,6 +203,7 @@ class Run:
     table: WindowTable
     evaluation: Evaluation
     seed_eval: Evaluation | None
+    content_eval: Evaluation | None
     video_eval: Evaluation | None
     rows: list[tuple[str, Any]]
     study: list[tuple[str, dict[str, float]]]
@@ -225,6 +260,7 @@ def write_report(run: Run) -> None:
         "Majority class: the training fold's largest class, predicted for every test window. "
         "Chance: random guesses with the test windows' class frequencies.",
         "",
+        *_held_out_lines(evaluation, data.group),
         f"### Per class ({recipe.feature_set})",
         "",
         per_class_table(evaluation.scores),
@@ -257,6 +293,7 @@ def write_report(run: Run) -> None:
             "",
             per_class_table(video_eval.scores),
             "",
+            *_held_out_lines(video_eval, data.group),
         ]
         if video_eval.per_view:
             md += [per_view_table(video_eval.per_view), ""]
@@ -294,3 +331,19 @@ def write_report(run: Run) -> None:
         md += ["## Licence", "", run.license_note, ""]
     write_text_atomic(directory / "report.md", "\n".join(md))
     write_text_atomic(directory / "results.json", json.dumps(results, indent=2, default=str) + "\n")
+
+
+def _held_out_lines(ev: Evaluation, group: str) -> list[str]:
+    """Per held-out group table, prediction shares and the one-label groups, as Markdown."""
+    lines = [predicted_shares(ev.scores), ""]
+    if ev.per_group:
+        lines = [per_group_table(ev.per_group, group), "", *lines]
+    if ev.per_group and ev.single_label:
+        lines += [
+            "Held out too, but not in the pooled figure (one label only, so no balanced "
+            "accuracy):",
+            "",
+            *single_label_lines(ev.single_label, group),
+            "",
+        ]
+    return lines
