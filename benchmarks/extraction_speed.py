@@ -8,7 +8,7 @@ Workloads (built in a temporary folder from the demo clip, real footage of one p
   Part 2, OpenCV's mp4v) at its own size and frame rate, cut into two halves.
 
 For each workload and repeat, in the same run, interleaved:
-- ours: `offline.keypoints.run.extract_tracks` exactly as train.py calls it (one VIDEO-mode
+- ours: `offline.keypoints.run.extract_streams` exactly as train.py calls it (one VIDEO-mode
   PoseLandmarker per video, a fresh empty keypoint cache, so every frame runs through
   pose and the cache files are written), with n_jobs 1 and 2; a jobs > 1 run starts its
   worker processes afresh, as a train.py run does;
@@ -119,24 +119,26 @@ def build_workloads(
 
 def run_ours(workload: Workload, n_jobs: int, model_path: Path) -> dict[str, Any]:
     """One extraction of every frame of the workload with a fresh cache; wall time."""
-    from offline.keypoints.run import KeypointCache, TrackRequest, VideoJob, extract_tracks
+    from offline.keypoints.cache import KeypointCache
+    from offline.keypoints.run import VideoJob, extract_streams
+    from offline.keypoints.stream import StreamRequest
 
     if n_jobs > 1:
         shutdown_workers()  # each run starts its worker processes, as train.py does
-    jobs = [VideoJob(v, (TrackRequest(v.name),)) for v in workload.videos]
+    jobs = [VideoJob(v, (StreamRequest(v.name),)) for v in workload.videos]
     with tempfile.TemporaryDirectory(prefix="kpcache-") as cache_dir:
         start = time.perf_counter()
-        tracks, report = extract_tracks(
+        streams, report = extract_streams(
             jobs, cache=KeypointCache(cache_dir), pose_model=model_path, n_jobs=n_jobs
         )
         seconds = time.perf_counter() - start
-    frames = sum(int(t.frames.size) for t in tracks.values())
+    frames = sum(int(s.frames.size) for s in streams.values())
     if report.missing_videos or frames != workload.frames:
         raise RuntimeError(
             f"extraction of {workload.name} gave {frames} of {workload.frames} frames "
             f"({report.missing_videos or 'no missing videos'})"
         )
-    found = float(np.mean(np.concatenate([t.found for t in tracks.values()])))
+    found = float(np.mean(np.concatenate([s.found for s in streams.values()])))
     return {"seconds": seconds, "frames": frames, "fps": frames / seconds, "found": found}
 
 
@@ -174,7 +176,7 @@ def run_study(workload: Workload, max_frames: int, model_path: Path) -> dict[str
 
 
 def shutdown_workers() -> None:
-    """Stop joblib's reusable worker processes (started by extract_tracks with n_jobs > 1)."""
+    """Stop joblib's reusable worker processes (started by extract_streams with n_jobs > 1)."""
     from joblib.externals.loky import get_reusable_executor
 
     get_reusable_executor().shutdown(wait=True)

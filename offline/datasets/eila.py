@@ -41,15 +41,13 @@ from collections_extended import bag
 
 from offline.datasets.folders import VIDEO_EXTENSIONS, video_sequences
 from offline.datasets.movement import Movement
-from offline.keypoints.run import (
-    ExtractionReport,
-    KeypointCache,
-    PoseSettings,
-    TrackRequest,
-    VideoJob,
-    extract_tracks,
-)
+from offline.datasets.registry import DatasetReport
+from offline.keypoints.cache import KeypointCache
+from offline.keypoints.run import VideoJob, extract_streams
+from offline.keypoints.stream import StreamRequest
 from offline.labels import EMOTION_NAMES, EMOTIONS
+from offline.progress import Progress
+from pipeline.pose import PoseSettings
 
 COLUMNS = (
     "Video Tag", "Clip Id", "Labels", "Frame Number", "X", "Y", "Width", "Height", "Person Id",
@@ -270,8 +268,8 @@ def read_eila(
     pose_model: str | Path | None = None,
     settings: PoseSettings | None = None,
     n_jobs: int = 1,
-    progress: bool = False,
-) -> tuple[list[Movement], ExtractionReport]:
+    progress: Progress | None = None,
+) -> tuple[list[Movement], DatasetReport]:
     """Read an EiLA-layout dataset into one `Movement` per labelled segment.
 
     Args:
@@ -280,7 +278,7 @@ def read_eila(
         pose_model: PoseLandmarker .task bundle; None for the built-in one.
         settings: pose settings (crop padding, thresholds).
         n_jobs: videos processed in parallel (joblib).
-        progress: show a progress bar (frames) on stderr.
+        progress: told how pose extraction advances (`offline.progress`).
 
     Returns:
         The movements (source "video", groups video / clip / person) and a report of
@@ -292,7 +290,7 @@ def read_eila(
     """
     root = Path(root)
     segments = read_annotations(root / "annotations" / "annotations.csv")
-    report = ExtractionReport()
+    report = DatasetReport()
     labelled = []
     for seg in segments:
         if seg.label is None:
@@ -301,16 +299,16 @@ def read_eila(
             labelled.append(seg)
             if seg.tied:
                 report.ties.append(seg.name)
-    by_video: dict[str, list[TrackRequest]] = defaultdict(list)
+    by_video: dict[str, list[StreamRequest]] = defaultdict(list)
     for seg in labelled:
-        by_video[seg.tag].append(TrackRequest(seg.name, seg.frames, seg.boxes))
+        by_video[seg.tag].append(StreamRequest(seg.name, seg.frames, seg.boxes))
     jobs = [VideoJob(video_path(root, tag), tuple(reqs)) for tag, reqs in by_video.items()]
-    tracks, report = extract_tracks(
+    keypoints, _ = extract_streams(
         jobs, cache=cache, pose_model=pose_model, settings=settings, n_jobs=n_jobs,
         progress=progress, report=report,
     )  # fmt: skip
-    streams = [(seg.name, seg.label or "", seg.groups) for seg in labelled]
-    return video_sequences(streams, tracks, report), report
+    named = [(seg.name, seg.label or "", seg.groups) for seg in labelled]
+    return video_sequences(named, keypoints, report), report
 
 
 def _names(names: Iterable[str]) -> str:

@@ -17,16 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from offline.datasets.movement import Movement
-from offline.keypoints.run import (
-    ExtractionReport,
-    KeypointCache,
-    KeypointTrack,
-    PoseSettings,
-    TrackRequest,
-    VideoJob,
-    extract_tracks,
-)
+from offline.datasets.registry import DatasetReport
+from offline.keypoints.cache import KeypointCache
+from offline.keypoints.run import VideoJob, extract_streams
+from offline.keypoints.stream import KeypointStream, StreamRequest
 from offline.labels import EMOTIONS, LABEL_ALIASES, canonical_label
+from offline.progress import Progress
+from pipeline.pose import PoseSettings
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
@@ -118,8 +115,8 @@ def read_folders(
     pose_model: str | Path | None = None,
     settings: PoseSettings | None = None,
     n_jobs: int = 1,
-    progress: bool = False,
-) -> tuple[list[Movement], ExtractionReport]:
+    progress: Progress | None = None,
+) -> tuple[list[Movement], DatasetReport]:
     """Read a folder-per-label video dataset into one `Movement` per video.
 
     Args:
@@ -128,40 +125,43 @@ def read_folders(
         pose_model: PoseLandmarker .task bundle; None for the built-in one.
         settings: pose settings.
         n_jobs: videos processed in parallel (joblib).
-        progress: show a progress bar (frames) on stderr.
+        progress: told how pose extraction advances (`offline.progress`).
 
     Returns:
         The movements (source "video", whole frames) and a report of unreadable videos,
         frames and videos with nobody in them.
     """
     videos = scan_folders(root)
-    jobs = [VideoJob(v.path, (TrackRequest(v.name),)) for v in videos]
-    tracks, report = extract_tracks(
+    jobs = [VideoJob(v.path, (StreamRequest(v.name),)) for v in videos]
+    report = DatasetReport()
+    keypoints, _ = extract_streams(
         jobs, cache=cache, pose_model=pose_model, settings=settings, n_jobs=n_jobs,
-        progress=progress,
+        progress=progress, report=report,
     )  # fmt: skip
-    streams = [(v.name, v.label, v.groups) for v in videos]
-    return video_sequences(streams, tracks, report), report
+    labelled = [(v.name, v.label, v.groups) for v in videos]
+    return video_sequences(labelled, keypoints, report), report
 
 
 def video_sequences(
-    streams: Iterable[tuple[str, str, dict[str, str]]],
-    tracks: Mapping[str, KeypointTrack],
-    report: ExtractionReport,
+    labelled: Iterable[tuple[str, str, dict[str, str]]],
+    keypoints: Mapping[str, KeypointStream],
+    report: DatasetReport,
 ) -> list[Movement]:
-    """One `Movement` (source "video") per (name, label, groups) stream whose track found
-    someone; each other stream goes into `report.skipped` with the reason."""
+    """One `Movement` (source "video") per (name, label, groups) stream whose keypoints
+    found someone; each other stream goes into `report.skipped` with the reason."""
     movements = []
-    for name, label, groups in streams:
-        track = tracks.get(name)
-        if track is None:
+    for name, label, groups in labelled:
+        stream = keypoints.get(name)
+        if stream is None:
             report.skipped[name] = "video missing or unreadable"
-        elif track.frames.size == 0:
+        elif stream.frames.size == 0:
             report.skipped[name] = "none of its frames could be decoded"
-        elif not track.found.any():
+        elif not stream.found.any():
             report.skipped[name] = "no person found"
         else:
             movements.append(
-                Movement(*track.joints(), track.t_s, label, dict(groups), source="video", name=name)
+                Movement(
+                    *stream.joints(), stream.t_s, label, dict(groups), source="video", name=name
+                )
             )
     return movements

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from offline.datasets.mocap import MocapOptions, read_mocap
 from offline.datasets.movement import Movement
-from offline.keypoints.run import ExtractionReport, KeypointCache
+from offline.keypoints.cache import KeypointCache
+from offline.keypoints.report import ExtractionReport, shorten
 from offline.labels import EMOTIONS, label_option, style_names
+from offline.progress import Progress
 
 KINDS = ("mocap", "eila", "folders")
 # The evaluation's default grouping: windows of one group never fall on both sides.
@@ -37,6 +39,29 @@ def detect_kind(path: str | Path) -> str:
     )
 
 
+@dataclass
+class DatasetReport(ExtractionReport):
+    """A video dataset's extraction report plus what the reader could not use.
+
+    Attributes (besides `ExtractionReport`'s):
+        skipped: stream/segment name -> why no movement was made from it.
+        ties: segments whose label was decided by a tie rule (see the reader).
+    """
+
+    skipped: dict[str, str] = field(default_factory=dict)
+    ties: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The extraction's lines, then skipped streams and tie-rule labels."""
+        out = super().lines()
+        if self.skipped:
+            items = [f"{k} ({v})" for k, v in self.skipped.items()]
+            out.append(f"{len(items)} streams skipped: {shorten(items)}")
+        if self.ties:
+            out.append(f"{len(self.ties)} labels decided by the tie rule: {shorten(self.ties)}")
+        return out
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """Settings for reading any dataset kind.
@@ -48,7 +73,8 @@ class ReadOptions:
         cache_dir: keypoint cache folder for video datasets.
         pose_model: PoseLandmarker .task for video datasets; None = built-in.
         n_jobs: videos processed in parallel.
-        progress: progress bars on stderr.
+        progress: told how pose extraction advances (`offline.progress`); None for
+            nothing. Not part of equality or hashing: it changes no result.
     """
 
     labels: tuple[str, ...] | None = None
@@ -56,13 +82,13 @@ class ReadOptions:
     cache_dir: Path | None = None
     pose_model: Path | None = None
     n_jobs: int = 1
-    progress: bool = False
+    progress: Progress | None = field(default=None, compare=False)
 
 
 def read_dataset(
     path: str | Path, kind: str = "auto", options: ReadOptions | None = None
-) -> tuple[list[Movement], str, ExtractionReport | None]:
-    """Read a dataset of any kind; returns (movements, kind, extraction report or None)."""
+) -> tuple[list[Movement], str, DatasetReport | None]:
+    """Read a dataset of any kind; returns (movements, kind, video report or None)."""
     options = options or ReadOptions()
     kind = detect_kind(path) if kind == "auto" else kind
     if kind not in KINDS:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import retrain_time
-from offline.keypoints.run import ExtractionReport
+from offline.keypoints.report import ExtractionReport
 
 
 def test_train_command_writes_only_into_the_given_folder(tmp_path: Path) -> None:

@@ -69,9 +69,9 @@ class _FakeEstimator:
 
 @pytest.fixture
 def fake_pose(monkeypatch: pytest.MonkeyPatch) -> FakePose:
-    """`FakePose` in place of PoseLandmarker in `offline.keypoints.run`."""
+    """`FakePose` in place of PoseLandmarker where extraction constructs it."""
     fake = FakePose()
-    monkeypatch.setattr("offline.keypoints.run.PoseEstimator", fake)
+    monkeypatch.setattr("offline.keypoints.extract.PoseEstimator", fake)
     return fake
 
 

@@ -21,7 +21,7 @@ from offline.datasets.eila import (
     read_annotations,
     read_eila,
 )
-from offline.keypoints.run import KeypointCache
+from offline.keypoints.cache import KeypointCache
 from pipeline import skeleton
 
 

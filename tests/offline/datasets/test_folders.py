@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from offline.datasets.folders import read_folders, read_sidecar, scan_folders
-from offline.keypoints.run import KeypointCache
+from offline.keypoints.cache import KeypointCache
 from offline.labels import EMOTIONS, canonical_label
 from pipeline import skeleton
 

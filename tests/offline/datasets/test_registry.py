@@ -12,8 +12,7 @@ import pytest
 from offline.datasets import registry
 from offline.datasets.mocap import MocapOptions
 from offline.datasets.movement import Movement
-from offline.datasets.registry import ReadOptions, detect_kind, read_dataset
-from offline.keypoints.run import ExtractionReport
+from offline.datasets.registry import DatasetReport, ReadOptions, detect_kind, read_dataset
 from offline.labels import EMOTIONS, label_option
 from pipeline import skeleton as sk
 from pipeline.pose import BUNDLE_MEMBERS
@@ -58,8 +57,8 @@ def no_pose(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("pose extraction ran")
 
-    monkeypatch.setattr("offline.datasets.eila.extract_tracks", refuse)
-    monkeypatch.setattr("offline.datasets.folders.extract_tracks", refuse)
+    monkeypatch.setattr("offline.datasets.eila.extract_streams", refuse)
+    monkeypatch.setattr("offline.datasets.folders.extract_streams", refuse)
 
 
 # --- detect_kind --------------------------------------------------------------------------
@@ -183,14 +182,14 @@ def test_video_labels_are_filtered_by_canonical_name(
     def fake_reader(path, **kwargs):
         calls.append(kwargs)
         seqs = [fake_sequence(lab, f"{lab}.mp4") for lab in ("Happy", "Sad", "Anger", "Neutral")]
-        return seqs, ExtractionReport()
+        return seqs, DatasetReport()
 
     monkeypatch.setattr("offline.datasets.folders.read_folders", fake_reader)
     options = ReadOptions(
-        labels=("angry", "Sad"), n_jobs=2, progress=False, cache_dir=tmp_path / "cache"
+        labels=("angry", "Sad"), n_jobs=2, progress=None, cache_dir=tmp_path / "cache"
     )
     seqs, kind, report = read_dataset(tmp_path / "vids", options=options)
-    assert kind == "folders" and isinstance(report, ExtractionReport)
+    assert kind == "folders" and isinstance(report, DatasetReport)
     assert [s.label for s in seqs] == ["Sad", "Anger"]
     assert calls[0]["n_jobs"] == 2 and calls[0]["cache"].directory == tmp_path / "cache"
     seqs, _, _ = read_dataset(tmp_path / "vids")
@@ -232,9 +231,43 @@ def test_kind_can_be_forced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(
         "offline.datasets.folders.read_folders",
         lambda path, **kw: (
-            used.append("folders") or ([fake_sequence("Happy", "a")], ExtractionReport())
+            used.append("folders") or ([fake_sequence("Happy", "a")], DatasetReport())
         ),
     )
     seqs, kind, _ = read_dataset(root, "folders")
     assert kind == "folders" and used == ["folders"] and len(seqs) == 1
     assert registry.DEFAULT_GROUP == {"mocap": "content", "eila": "video", "folders": "video"}
+
+
+def test_dataset_report_adds_its_lines_after_the_extraction_lines() -> None:
+    report = DatasetReport(n_extracted=2, missing_videos={"v.mp4": "not found"})
+    report.skipped["a"] = "no person found"
+    report.ties.append("b")
+    assert report.lines() == [
+        "keypoints: 2 streams extracted (0 frames), 0 from the cache",
+        "1 videos missing or unreadable: v.mp4 (not found)",
+        "1 streams skipped: a (no person found)",
+        "1 labels decided by the tie rule: b",
+    ]
+
+
+def test_progress_is_passed_on_but_not_part_of_the_options_identity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """train.py memoises reads by ReadOptions: a new progress callback must not miss."""
+    (tmp_path / "vids" / "happy").mkdir(parents=True)
+    calls = []
+
+    def fake_reader(path, **kwargs):
+        calls.append(kwargs)
+        return [fake_sequence("Happy", "a.mp4")], DatasetReport()
+
+    def bars(task: str, done: int, total: int) -> None:
+        pass
+
+    monkeypatch.setattr("offline.datasets.folders.read_folders", fake_reader)
+    read_dataset(tmp_path / "vids", options=ReadOptions(progress=bars))
+    assert calls[0]["progress"] is bars
+    assert ReadOptions(progress=bars) == ReadOptions() and hash(ReadOptions(progress=bars)) == hash(
+        ReadOptions()
+    )
