@@ -241,7 +241,7 @@ def test_bad_training_data_gives_one_clear_error(
     data = make(tmp_path)
     if case == "unknown folder label":  # a typo must not cost a pose extraction first
         (data / "happy" / "a.mp4").write_bytes(b"not a video")
-        monkeypatch.setattr("offline.datasets.folders.extract_tracks", refuse)
+        monkeypatch.setattr("offline.datasets.folders.extract_streams", refuse)
     pose = fake_pose_bundle(tmp_path / "pose.task")
     extra = [a.format(pose=pose, tmp=tmp_path) for a in extra]
     out = tmp_path / "out" / "m.joblib"
