@@ -32,6 +32,7 @@ from realtime.sinks import Sink
 from realtime.sinks.jsonl import JsonlSink, JsonlWriter
 from realtime.sinks.recording import RecordSink, VideoRecorder
 from realtime.smoothing import LabelDecider, make_smoother
+from realtime.web import LiveHub, ServeAddress, WebServer, WebSink, serve_token
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,15 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
         if recorder is not None:
             stack.enter_context(recorder)
             sinks.append(RecordSink(recorder))
+        if config.serve is not None:
+            address = ServeAddress.parse(config.serve)
+            hub = LiveHub()
+            server = WebServer(
+                address, hub, model.classes, serve_token(address, config.serve_token)
+            )
+            stack.enter_context(server)  # binds now: a busy port is an error before the run
+            sinks.append(WebSink(hub, model.classes))
+            notify(f"live view on {server.url}")
         if no_display is not None:
             notify(f"no display ({no_display}): running headless, without a window")
         notify(start_line(config, model, info, headless))

@@ -20,6 +20,7 @@ from realtime import app
 from realtime.capture import SourceFailed
 from realtime.config import DEFAULTS, RealtimeConfig, shown_path
 from realtime.smoothing import SMOOTHERS
+from realtime.web import DEFAULT_SERVE
 
 EXAMPLES = """\
 inputs (exactly one):
@@ -29,6 +30,7 @@ inputs (exactly one):
 
 outputs and offline use:
   python -m realtime --demo --duration 20 --jsonl demo.jsonl --record demo.mp4
+  python -m realtime --camera 0 --headless --serve    live view at http://127.0.0.1:8000/
   python -m realtime --video clip.mp4 --no-realtime --headless --jsonl - > labels.jsonl
 
 Person followed: with --max-people 1 (the default) MediaPipe tracks the person it found
@@ -184,6 +186,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--headless",
         action="store_true",
         help="no window (chosen automatically, with a note, when there is no display)",
+    )
+    out.add_argument(
+        "--serve",
+        nargs="?",
+        const=DEFAULT_SERVE,
+        metavar="[HOST:]PORT",
+        help=f"show the live view in a browser at http://HOST:PORT/ (alone: {DEFAULT_SERVE}); "
+        "the annotated stream and the JSONL records live. Any address but loopback needs "
+        "--serve-token (one is generated and printed when not given)",
+    )
+    out.add_argument(
+        "--serve-token",
+        metavar="TOKEN",
+        help="secret every request to --serve must carry (?token=TOKEN), else 403",
     )
     return p
 

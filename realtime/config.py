@@ -17,6 +17,7 @@ from pipeline.video import MIN_MAX_SIDE
 from realtime.capture import DEFAULT_RETRY_S
 from realtime.sinks.recording import codec_for
 from realtime.smoothing import LabelDecider, make_smoother
+from realtime.web import ServeAddress, serve_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ class RealtimeConfig:
     min_confidence: float = 0.4
     margin: float = 0.1
     camera_retry_s: float = DEFAULT_RETRY_S
+    serve: str | None = None
+    serve_token: str | None = None
 
     def __post_init__(self) -> None:
         chosen = (self.camera is not None) + (self.video is not None) + self.demo
@@ -75,6 +78,10 @@ class RealtimeConfig:
                 raise ValueError(f"--record must be a file path, got the directory {self.record}")
         if self.jsonl is not None and self.jsonl != "-" and Path(self.jsonl).is_dir():
             raise ValueError(f"--jsonl must be a file path or -, got the directory {self.jsonl}")
+        if self.serve is not None:
+            serve_token(ServeAddress.parse(self.serve), self.serve_token)
+        elif self.serve_token is not None:
+            raise ValueError("--serve-token needs --serve")
         make_smoother(self.smoothing, tau_s=self.smoothing_s, k=self.smoothing_k)
         LabelDecider(self.min_confidence, self.margin)
 

@@ -66,6 +66,7 @@ def run_loop(
     duration_s: float | None = None,
     on_tick: Callable[[Frame, Tick], None] | None = None,
     poll_s: float = 0.05,
+    draw: bool | None = None,
 ) -> RunSummary:
     """Process frames until the source ends, `stop` is set, a limit is hit or the user quits.
 
@@ -80,6 +81,9 @@ def run_loop(
         duration_s: stop once a frame is this many source seconds after the first one.
         on_tick: called after drawing with each frame and tick (benchmarks).
         poll_s: how long to wait for a new frame before polling the GUI again, seconds.
+        draw: draw the overlay on every frame (True), never (False), or only when
+            something shows or keeps the image (None: a screen, or a sink whose
+            `wants_image` is true; sinks without that attribute count as wanting it).
 
     Raises:
         SourceFailed (or another error) when the source ended with an error.
@@ -112,8 +116,9 @@ def run_loop(
             first_clock = now
         summary.elapsed_s = now - first_clock
         t_draw = clock()
-        for annotator in annotators:
-            annotator.annotate(frame.image, tick)
+        if draw or (draw is None and (screen is not None or wants_image(sinks))):
+            for annotator in annotators:
+                annotator.annotate(frame.image, tick)
         tick.times.draw_ms = 1e3 * (clock() - t_draw)
         t_out = clock()
         for sink in sinks:
@@ -135,6 +140,11 @@ def run_loop(
     if summary.reason == "end of video":
         source.raise_if_failed()
     return summary
+
+
+def wants_image(sinks: Sequence[Sink]) -> bool:
+    """Whether any sink uses the annotated image (`wants_image`, True when not stated)."""
+    return any(getattr(sink, "wants_image", True) for sink in sinks)
 
 
 @contextlib.contextmanager

@@ -96,6 +96,8 @@ class JsonlWriter:
 class JsonlSink:
     """Writes each tick as one JSON line (`tick_record`) with the model's class names."""
 
+    wants_image = False  # the loop need not draw the overlay for it
+
     def __init__(self, writer: JsonlWriter, classes: Sequence[str]) -> None:
         self.writer = writer
         self.classes = tuple(classes)

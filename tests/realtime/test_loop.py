@@ -154,3 +154,47 @@ def test_screen_shows_every_frame_and_quits_on_request(tiny_model, fake_clock, f
     )
     assert (summary.frames, summary.reason) == (6, "quit")
     assert screen.shown == [1, 2, 3, 4, 5, 6]  # annotated frames, in order
+
+
+class _Counting:
+    """An annotator that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def annotate(self, scene, tick):
+        self.calls += 1
+        return scene
+
+
+class _Sink:
+    def __init__(self, wants_image: bool | None) -> None:
+        if wants_image is not None:
+            self.wants_image = wants_image
+        self.frames = 0
+
+    def write(self, frame, tick):
+        self.frames += 1
+
+
+@pytest.mark.parametrize(
+    ("sinks", "draw", "drawn"),
+    [
+        ([], None, False),  # headless, nothing keeps the image: no drawing
+        ([False], None, False),  # JSONL only
+        ([False, True], None, True),  # a recording (or a browser watching)
+        ([None], None, True),  # a sink that does not say: assumed to want it
+        ([False], True, True),  # forced (benchmarks)
+        ([True], False, False),
+    ],
+)
+def test_overlay_is_drawn_only_when_something_uses_the_image(
+    tiny_model, fake_clock, fakes, sinks, draw, drawn
+):
+    camera = fakes.Camera(fake_clock, fps=30.0, n_frames=12)
+    analyzer = make_analyzer(tiny_model, fake_clock, fakes.Pose(fake_clock, delay_s=0.01))
+    annotator = _Counting()
+    outs = [_Sink(w) for w in sinks]
+    summary = run_loop(camera, analyzer, annotators=[annotator], sinks=outs, draw=draw)
+    assert annotator.calls == (summary.frames if drawn else 0)
+    assert all(s.frames == summary.frames for s in outs)
