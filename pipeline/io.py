@@ -4,12 +4,27 @@ footage) are kept."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
+import re
+import stat
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
+
+# Temporary files of ours: `.NAME.PID.RANDOM.tmp[.ext]` (atomic_path) and
+# `.NAME.PID.partial[.ext]` (the recorder); PID is the writer's process id.
+_TEMPORARY: Final = re.compile(r"^\..+\.(\d+)\.(?:[^./]+\.tmp|partial)(?:\.[A-Za-z0-9]+)?$")
+STALE_AFTER_S: Final[float] = 3600.0
+
+
+class OutputError(ValueError):
+    """An output path that would destroy an input or another output, or cannot be written."""
 
 
 def user_cache_dir(*parts: str) -> Path:
@@ -29,14 +44,17 @@ def atomic_path(path: str | Path, *, keep_suffix: bool = False) -> Iterator[Path
     """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`.
 
     If the block raises (or the process dies), `path` keeps its previous content and the
-    temporary file is removed (or left as `*.tmp`, never under the final name). With
+    temporary file is removed (or left as `.NAME.PID.*.tmp`, never under the final name;
+    `clean_stale_temporaries` removes such leftovers on a later run). With
     `keep_suffix` the temporary name ends like `path` (`*.tmp.mp4`), for writers such as
     OpenCV's that choose the format from the extension.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = ".tmp" + (path.suffix if keep_suffix else "")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=suffix, dir=path.parent
+    )
     os.close(fd)
     try:
         yield Path(tmp)
@@ -67,3 +85,140 @@ def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
         while block := f.read(chunk_bytes):
             h.update(block)
     return h.hexdigest()
+
+
+def resolved(path: str | Path) -> Path:
+    """`path` made absolute with `~` expanded and every symlink followed (even when the
+    file itself does not exist yet)."""
+    return Path(os.path.realpath(Path(path).expanduser()))
+
+
+def _same(a: Path, b: Path) -> bool:
+    if resolved(a) == resolved(b):
+        return True
+    with contextlib.suppress(OSError):
+        return os.path.samefile(a, b)  # hard links
+    return False
+
+
+def check_outputs(
+    inputs: Mapping[str, str | Path | None], outputs: Mapping[str, str | Path | None]
+) -> None:
+    """Refuse an output that is the same file as an input or as another output.
+
+    Args:
+        inputs, outputs: what each path is called for the user (e.g. "--video") -> the path
+            (None: not given; "-", standard output, is never compared). Paths are resolved,
+            symlinks and hard links included, before they are compared.
+
+    Raises:
+        OutputError: one line naming both options, the file, and what to do.
+    """
+    named_in = [(n, Path(p)) for n, p in inputs.items() if p is not None and str(p) != "-"]
+    named_out = [(n, Path(p)) for n, p in outputs.items() if p is not None and str(p) != "-"]
+    for i, (name, out) in enumerate(named_out):
+        for other, path in named_in:
+            if _same(out, path):
+                raise OutputError(
+                    f"{name} {out} is the same file as the input {other} {path}: writing it "
+                    f"would destroy the input; choose another {name} path"
+                )
+        for other, path in named_out[:i]:
+            if _same(out, path):
+                raise OutputError(
+                    f"{name} {out} and {other} {path} are the same file: one would overwrite "
+                    "the other; give them different paths"
+                )
+
+
+def check_output_location(name: str, path: str | Path) -> None:
+    """Refuse an output path that cannot be written as a regular file, before any work.
+
+    The path must be absent or a regular file (never a directory, device, FIFO or socket),
+    and its nearest existing folder must be a folder that accepts new files (tried with an
+    empty hidden file, removed at once, so read-only mounts are caught too).
+
+    Raises:
+        OutputError: one line naming the option, the path, what is wrong and what to do.
+    """
+    path = Path(path).expanduser()
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        st = None  # a parent is a file: reported below
+    except OSError as e:
+        raise OutputError(f"cannot write {name} {path}: {e.strerror}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{name} {path} is a directory; give a file path inside it")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise OutputError(
+            f"{name} {path} exists and is not a regular file (a device, pipe or socket); "
+            "it is never replaced: give another path"
+        )
+    folder = resolved(path).parent
+    while not folder.exists() and folder != folder.parent:
+        if folder.is_symlink():
+            break
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(
+            f"cannot write {name} {path}: {folder} is a file, not a folder; give another path"
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{os.getpid()}.probe.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            reason = "the folder is read-only or not yours"
+        raise OutputError(
+            f"cannot write {name} {path}: {reason} ({folder}); choose a writable folder"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def clean_stale_temporaries(
+    folders: Iterable[str | Path], *, max_age_s: float = STALE_AFTER_S
+) -> list[Path]:
+    """Remove our own leftover temporary files (`.NAME.PID.*.tmp`, `.NAME.PID.partial.ext`)
+    from `folders`: those whose writer process is gone, or untouched for `max_age_s`.
+
+    Only names of our own pattern are touched; a missing or unreadable folder is skipped.
+    Returns the files removed.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    for folder in {resolved(f) for f in folders}:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _TEMPORARY.match(entry.name)
+            if match is None:
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                old = now - entry.stat(follow_symlinks=False).st_mtime > max_age_s
+                pid = int(match.group(1))
+                if (pid != os.getpid() and not _pid_alive(pid)) or old:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            except OSError:
+                continue
+    return removed

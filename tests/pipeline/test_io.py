@@ -81,3 +81,90 @@ def test_keep_suffix_ends_the_temporary_name_like_the_target(tmp_path) -> None:
     with atomic_path(target) as tmp:
         assert tmp.name.endswith(".tmp")
         tmp.write_bytes(b"x")
+
+
+# --- issue #11: outputs compared with inputs and each other; output locations; leftovers
+
+
+def test_check_outputs_refuses_an_output_equal_to_an_input_even_through_a_symlink(tmp_path):
+    from pipeline.io import OutputError, check_outputs
+
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"source")
+    link = tmp_path / "link.mp4"
+    link.symlink_to(video)
+    with pytest.raises(OutputError, match=r"--record .* same file as the input --video"):
+        check_outputs({"--video": video}, {"--record": link})
+    hard = tmp_path / "hard.mp4"
+    os.link(video, hard)
+    with pytest.raises(OutputError, match="--jsonl"):
+        check_outputs({"--video": video}, {"--jsonl": hard})
+    with pytest.raises(OutputError, match="--jsonl .* and --record .* are the same file"):
+        check_outputs({}, {"--record": tmp_path / "a.mp4", "--jsonl": tmp_path / "x/../a.mp4"})
+    check_outputs({"--video": video}, {"--record": tmp_path / "b.mp4", "--jsonl": "-"})
+    assert video.read_bytes() == b"source"
+
+
+@pytest.mark.parametrize(
+    "make, pattern",
+    [
+        (lambda d: d, "is a directory"),
+        (lambda d: Path("/dev/null"), "not a regular file"),
+        (lambda d: (d / "file").write_text("x") and d / "file" / "out.jsonl", "is a file, not a"),
+        (lambda d: (d / "f2").write_text("x") and d / "f2" / "deeper" / "o", "is a file, not a"),
+    ],
+)
+def test_check_output_location_refuses_what_cannot_be_a_regular_file(tmp_path, make, pattern):
+    from pipeline.io import OutputError, check_output_location
+
+    with pytest.raises(OutputError, match=pattern):
+        check_output_location("--out", make(tmp_path))
+    check_output_location("--out", tmp_path / "new" / "folder" / "model.skops")  # creatable
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+def test_check_output_location_reports_a_read_only_folder(tmp_path, monkeypatch):
+    import tempfile as tf
+
+    from pipeline.io import OutputError, check_output_location
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tf, "mkstemp", refuse)
+    with pytest.raises(OutputError, match="read-only .* choose a writable folder"):
+        check_output_location("--jsonl", tmp_path / "out.jsonl")
+
+
+def test_stale_temporaries_of_our_naming_are_cleaned(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.io import clean_stale_temporaries
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = int(gone.stdout)
+    mine = os.getpid()
+    names = {
+        f".emotion.skops.{dead}.abc123.tmp": True,  # writer gone
+        f".demo.{dead}.partial.mp4": True,
+        f".out.jsonl.{mine}.k2j3.tmp": False,  # a live writer (this process)
+        f".old.json.{mine}.zz.tmp": True,  # untouched for over an hour
+        "notes.tmp": False,  # not our naming
+        f"clip.{dead}.partial.mp4": False,  # not hidden: not ours
+    }
+    for name in names:
+        (tmp_path / name).write_text("x")
+    hour_ago = time.time() - 7200
+    os.utime(tmp_path / f".old.json.{mine}.zz.tmp", (hour_ago, hour_ago))
+    removed = {p.name for p in clean_stale_temporaries([tmp_path])}
+    assert removed == {n for n, stale in names.items() if stale}
+    assert clean_stale_temporaries([tmp_path / "missing"]) == []
+
+
+def test_atomic_temporaries_carry_the_writer_pid(tmp_path):
+    with atomic_path(tmp_path / "m.skops") as tmp:
+        assert f".{os.getpid()}." in tmp.name
+        tmp.write_bytes(b"x")
