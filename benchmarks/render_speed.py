@@ -1,4 +1,4 @@
-"""Render speed of `offline.render.renderer` on one core, over a real shared mocap clip.
+"""Render speed of `offline.render` on one core, over a real shared mocap clip.
 
 Times, per frame: drawing (`Renderer.render`), video encoding (OpenCV mp4v) and both
 together, after warm-up frames; plus the once-per-clip scene setup. Prints median and
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import SHARED_MOCAP, benchmark_parser, run_benchmark, summarise
-from offline.render.renderer import DEFAULT_VIEWS
+from offline.render import DEFAULT_VIEWS
 
 DEFAULT_CLIP = SHARED_MOCAP / "data" / "dataset-1_walk_happy_001.bvh"
 PARTS = ("draw", "encode", "total")
@@ -31,8 +31,9 @@ def bench_view(motion: Any, view: float, n_frames: int, warmup: int) -> dict[str
     """Seconds per frame to draw and to encode `motion` seen from yaw `view` degrees."""
     import cv2
 
-    from offline.mocap.camera import VirtualCamera
-    from offline.render.renderer import Renderer, build_scene
+    from offline.mocap.virtual_camera import VirtualCamera
+    from offline.render.raycast import Renderer
+    from offline.render.scene import build_scene
 
     camera = VirtualCamera(yaw_deg=view)
     t0 = time.perf_counter()
@@ -79,8 +80,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     cv2.setNumThreads(1)
     from offline.mocap.bvh import read_bvh
-    from offline.mocap.camera import VirtualCamera
-    from offline.render.renderer import RENDERER_VERSION
+    from offline.mocap.virtual_camera import VirtualCamera
+    from offline.render import RENDERER_VERSION
 
     t0 = time.perf_counter()
     motion = read_bvh(args.clip)

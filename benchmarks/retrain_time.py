@@ -38,7 +38,7 @@ from benchmarks.common import (
     shown_command,
     summarise,
 )
-from offline.render.renderer import DEFAULT_RENDER_DIR
+from offline.render import DEFAULT_RENDER_DIR
 from pipeline.io import user_cache_dir
 
 KEYPOINT_CACHE = user_cache_dir("keypoints")

@@ -1,28 +1,25 @@
 """The joint set shared by MediaPipe and motion capture, and the canonical body frame.
 
 Joint set (J = 13): nose, shoulders, elbows, wrists, hips, knees, ankles. One table maps
-each joint to its MediaPipe landmark index and to a point on a BVH skeleton (a joint plus
-an offset in that joint's local axes, so that the nose can be placed on the mocap head).
+each joint to its MediaPipe landmark index; where each joint sits on a motion-capture
+skeleton is defined with the mocap reader, not in the live pipeline.
 
 Axes used throughout `pipeline/`:
 - world: metres, y up, right-handed; a person facing +z has their left at +x.
   MediaPipe world landmarks (x right, y down, z away from the camera) map by
   (x, y, z) -> (x, -y, -z); negating y alone would mirror the body.
-- image: the image plane in units of image height, x to the right, y up
-  (MediaPipe's normalised (x, y) -> (x * width / height, -y)).
+- image plane: 2D landmark coordinates (not pixels) in units of image height, x to the
+  right, y up (MediaPipe's normalised (x, y) -> (x * width / height, -y)).
 - canonical: world translated so that the mid-hip is the origin in every frame and
   rotated about the vertical so that the mean right-to-left hip axis points along +x.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-
-if TYPE_CHECKING:  # interim: from_bvh moves to offline.mocap
-    from offline.mocap.bvh import Motion
 
 FloatArr = npt.NDArray[np.float32]
 
@@ -32,26 +29,23 @@ class JointSource(NamedTuple):
 
     name: str
     mediapipe: int  # PoseLandmarker landmark index
-    bvh_joint: str  # Bandai-Namco BVH joint name
-    bvh_offset_m: tuple[float, float, float]  # offset in that joint's local axes, metres
 
 
-# The one mapping table. Bandai-Namco local axes: x along the bone (up the spine and
-# neck), y forward; the nose sits about 7 cm above and 9 cm in front of the Head joint.
+# The one joint table of the live pipeline.
 JOINT_TABLE: Final[tuple[JointSource, ...]] = (
-    JointSource("nose", 0, "Head", (0.07, 0.09, 0.0)),
-    JointSource("l_shoulder", 11, "UpperArm_L", (0.0, 0.0, 0.0)),
-    JointSource("r_shoulder", 12, "UpperArm_R", (0.0, 0.0, 0.0)),
-    JointSource("l_elbow", 13, "LowerArm_L", (0.0, 0.0, 0.0)),
-    JointSource("r_elbow", 14, "LowerArm_R", (0.0, 0.0, 0.0)),
-    JointSource("l_wrist", 15, "Hand_L", (0.0, 0.0, 0.0)),
-    JointSource("r_wrist", 16, "Hand_R", (0.0, 0.0, 0.0)),
-    JointSource("l_hip", 23, "UpperLeg_L", (0.0, 0.0, 0.0)),
-    JointSource("r_hip", 24, "UpperLeg_R", (0.0, 0.0, 0.0)),
-    JointSource("l_knee", 25, "LowerLeg_L", (0.0, 0.0, 0.0)),
-    JointSource("r_knee", 26, "LowerLeg_R", (0.0, 0.0, 0.0)),
-    JointSource("l_ankle", 27, "Foot_L", (0.0, 0.0, 0.0)),
-    JointSource("r_ankle", 28, "Foot_R", (0.0, 0.0, 0.0)),
+    JointSource("nose", 0),
+    JointSource("l_shoulder", 11),
+    JointSource("r_shoulder", 12),
+    JointSource("l_elbow", 13),
+    JointSource("r_elbow", 14),
+    JointSource("l_wrist", 15),
+    JointSource("r_wrist", 16),
+    JointSource("l_hip", 23),
+    JointSource("r_hip", 24),
+    JointSource("l_knee", 25),
+    JointSource("r_knee", 26),
+    JointSource("l_ankle", 27),
+    JointSource("r_ankle", 28),
 )
 
 JOINTS: Final[tuple[str, ...]] = tuple(j.name for j in JOINT_TABLE)
@@ -130,25 +124,17 @@ def from_mediapipe(
         image_wh: (width, height) of the analysed image in pixels.
 
     Returns:
-        world (..., J, 3) metres y-up, image (..., J, 2) in image heights y-up,
-        visibility (..., J).
+        world (..., J, 3) metres y-up, image-plane coordinates (..., J, 2) in image
+        heights y-up, visibility (..., J).
     """
     w, h = image_wh
     world = world_landmarks[..., MEDIAPIPE_INDEX, :] * _CAMERA_TO_WORLD
-    image = image_landmarks[..., MEDIAPIPE_INDEX, :2] * np.array([w / h, -1.0], np.float32)
+    image_xy = image_landmarks[..., MEDIAPIPE_INDEX, :2] * np.array([w / h, -1.0], np.float32)
     return (
         world.astype(np.float32, copy=False),
-        image.astype(np.float32, copy=False),
+        image_xy.astype(np.float32, copy=False),
         visibility[..., MEDIAPIPE_INDEX].astype(np.float32, copy=False),
     )
-
-
-def from_bvh(motion: Motion) -> FloatArr:
-    """(F, J, 3) shared joints of a BVH clip, metres, in the file's axes (y up)."""
-    idx = [motion.index(j.bvh_joint) for j in JOINT_TABLE]
-    offsets = np.array([j.bvh_offset_m for j in JOINT_TABLE])
-    points = motion.positions[:, idx] + np.einsum("fjab,jb->fja", motion.rotations[:, idx], offsets)
-    return points.astype(np.float32)
 
 
 def mask_invisible(
@@ -196,15 +182,16 @@ def canonical_world(world: FloatArr) -> FloatArr:
     return rotate_about_y(centred, -facing_yaw(world)).astype(np.float32, copy=False)
 
 
-def canonical_image(image: FloatArr) -> FloatArr:
-    """(T, J, 2) image coordinates -> mid-hip origin in every frame (image heights, y up)."""
-    return (image - mid_hip(image)[:, None, :]).astype(np.float32, copy=False)
+def canonical_image(image_xy: FloatArr) -> FloatArr:
+    """(T, J, 2) image-plane coordinates -> mid-hip origin in every frame (image heights,
+    y up)."""
+    return (image_xy - mid_hip(image_xy)[:, None, :]).astype(np.float32, copy=False)
 
 
 def mirror(points: FloatArr) -> FloatArr:
     """Mirror (..., J, D) points through the body's sagittal plane: swap left/right, negate x.
 
-    Valid for canonical world points and for image points (x = image right).
+    Valid for canonical world points and for image-plane points (x = image right).
     """
     out = points[..., MIRROR_INDEX, :].copy()
     out[..., 0] *= -1.0

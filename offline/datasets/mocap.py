@@ -5,8 +5,10 @@ Layout (see ../shared/data/bandai-namco-motion-1/SOURCE.md): `data/*.bvh`, each 
 and `cfg/style_label.txt` (lines like `dataset-1_walk`, `dataset-1_happy`).
 
 Each clip becomes one `Movement` per virtual camera view: the 3D skeleton from forward
-kinematics (metres, y up) and its projection into that camera's image plane, optionally
-with per-frame jitter so that image-plane features learn to tolerate landmark noise.
+kinematics (metres, y up) read through a body map (`offline.mocap.body.from_bvh`, the
+Bandai-Namco joint names by default) and its projection into that camera's image plane,
+optionally with per-frame jitter so that image-plane features learn to tolerate landmark
+noise. `list_clips` is the one reader of this layout (the renderer uses it too).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import numpy as np
 
 from offline.datasets.movement import Movement
 from offline.labels import STYLE_LABELS
-from offline.mocap.bvh import BVHError, read_bvh
-from offline.mocap.camera import VirtualCamera
-from pipeline import skeleton
+from offline.mocap.body import BANDAI, BodyMap, from_bvh
+from offline.mocap.bvh import DEFAULT_UNIT_M, BVHError, read_bvh
+from offline.mocap.virtual_camera import VirtualCamera
 
 # Style names of the Bandai-Namco data -> our label names. Other styles keep their own name.
 DEFAULT_STYLES = ("happy", "sad", "angry", "normal")
@@ -40,6 +42,9 @@ class MocapOptions:
             body's image height (PoseLandmarker's 2D error is about 0.02).
         world_jitter_m: per-frame Gaussian noise on 3D joints, metres.
         seed: random seed for the jitter.
+        body: which BVH joint is which body part (`BodyMap.from_json` for another
+            skeleton than Bandai-Namco's).
+        unit_m: metres per BVH file unit (0.01: centimetres, as in the Bandai-Namco files).
     """
 
     styles: tuple[str, ...] = DEFAULT_STYLES
@@ -48,6 +53,8 @@ class MocapOptions:
     image_jitter: float = 0.0
     world_jitter_m: float = 0.0
     seed: int = 0
+    body: BodyMap = BANDAI
+    unit_m: float = DEFAULT_UNIT_M
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +92,10 @@ def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
             labels = json.loads(meta.read_text(encoding="utf-8"))
             content, style = contents[labels["content"]], style_names[labels["style"]]
         except (ValueError, KeyError, IndexError, TypeError) as e:
-            raise ValueError(f"{meta}: bad label file ({type(e).__name__}: {e})") from None
+            raise ValueError(
+                f"label file {meta}: bad label file ({type(e).__name__}: {e}); it must be "
+                '{"content": i, "style": j}, indices into the lines of cfg/*_label.txt'
+            ) from None
         if styles is None or style in styles:
             clips.append(Clip(bvh, content, style))
     return clips
@@ -115,27 +125,27 @@ def read_mocap(root: str | Path, options: MocapOptions | None = None) -> list[Mo
 def clip_sequences(clip: Clip, options: MocapOptions, rng: np.random.Generator) -> list[Movement]:
     """One clip seen from each of `options.views_deg`."""
     try:
-        motion = read_bvh(clip.path)
+        motion = read_bvh(clip.path, unit_m=options.unit_m)
     except BVHError as e:
         raise ValueError(str(e)) from None
-    world = skeleton.from_bvh(motion)
+    world = from_bvh(motion, options.body)
     fps = 1.0 / motion.frame_time_s
     visibility = np.ones(world.shape[:2], np.float32)
     label = STYLE_LABELS.get(clip.style, clip.style.capitalize())
     out = []
     for view in options.views_deg:
         camera = VirtualCamera(yaw_deg=float(view), distance_m=options.distance_m)
-        image = camera.image_points(world, fps)
+        plane = camera.image_points(world, fps)  # image-plane joints, not pixels
         noisy_world = world
         if options.image_jitter > 0:
-            height = np.nanmedian(np.ptp(image[..., 1], axis=1))
-            image = image + rng.normal(0.0, options.image_jitter * height, image.shape)
+            height = np.nanmedian(np.ptp(plane[..., 1], axis=1))
+            plane = plane + rng.normal(0.0, options.image_jitter * height, plane.shape)
         if options.world_jitter_m > 0:
             noisy_world = world + rng.normal(0.0, options.world_jitter_m, world.shape)
         out.append(
             Movement(
                 world=noisy_world.astype(np.float32),
-                image=image.astype(np.float32),
+                image=plane.astype(np.float32),
                 visibility=visibility,
                 t_s=motion.t_s,
                 label=label,

@@ -12,11 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArr = npt.NDArray[np.float64]
+
+# Metres per file unit unless told otherwise: centimetres, as in the Bandai-Namco files.
+DEFAULT_UNIT_M: Final[float] = 0.01
 
 _CHANNEL_NAMES = ("Xposition", "Yposition", "Zposition", "Xrotation", "Yrotation", "Zrotation")
 
@@ -69,7 +73,7 @@ class _Joint:
     channels: tuple[str, ...]
 
 
-def read_bvh(path: str | Path, *, unit_m: float = 0.01) -> Motion:
+def read_bvh(path: str | Path, *, unit_m: float = DEFAULT_UNIT_M) -> Motion:
     """Read a BVH file and run forward kinematics.
 
     Args:
@@ -89,6 +93,16 @@ def read_bvh(path: str | Path, *, unit_m: float = 0.01) -> Motion:
     except BVHError as e:
         raise BVHError(f"{path}: {e}") from None
     return _forward_kinematics(joints, frame_time, data, unit_m)
+
+
+def frame_count(path: str | Path) -> int:
+    """The 'Frames:' count of a BVH file, read from its header without the motion."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.match(r"\s*Frames:\s*(\d+)", line)
+            if m:
+                return int(m.group(1))
+    raise ValueError(f"{path}: no 'Frames:' line; is it a BVH file?")
 
 
 def _parse(text: str) -> tuple[list[_Joint], float, FloatArr]:

@@ -1,1 +1,26 @@
-"""Motion capture rendered as video of a mannequin that PoseLandmarker can see."""
+"""Motion capture rendered as video of a mannequin that PoseLandmarker can see.
+
+Modules: `body` (the look and primitives of the figure), `scene` (the figure posed on a
+clip for one virtual camera), `intersect` (ray-primitive hits and normals), `raycast`
+(the renderer that draws a scene), `clip` (one clip to frames or an .mp4), `dataset` (a
+labelled library to a folder of labelled videos); `python -m offline.render` is the
+command line (`__main__`).
+"""
+
+from offline.render.dataset import (
+    DEFAULT_RENDER_DIR,
+    DEFAULT_VIEWS,
+    RENDERER_VERSION,
+    RenderJob,
+    plan_dataset,
+    render_jobs,
+)
+
+__all__ = [
+    "DEFAULT_RENDER_DIR",
+    "DEFAULT_VIEWS",
+    "RENDERER_VERSION",
+    "RenderJob",
+    "plan_dataset",
+    "render_jobs",
+]

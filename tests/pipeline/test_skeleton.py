@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from offline.mocap.bvh import Motion
 from pipeline import skeleton as sk
 
 # MediaPipe Pose landmark indices (PoseLandmarker documentation).
@@ -25,9 +24,6 @@ def test_joint_table_is_consistent() -> None:
                  sk.R_WRIST, sk.L_HIP, sk.R_HIP, sk.L_KNEE, sk.R_KNEE, sk.L_ANKLE,
                  sk.R_ANKLE]  # fmt: skip
     assert constants == [sk.JOINTS.index(n) for n in MEDIAPIPE]
-    for j in sk.JOINT_TABLE:  # left joints use the BVH's _L joint
-        if j.name.startswith(("l_", "r_")):
-            assert j.bvh_joint.endswith("_" + j.name[0].upper())
 
 
 def test_mirror_index_is_an_involution_swapping_sides() -> None:
@@ -115,31 +111,6 @@ def test_from_mediapipe_takes_a_time_axis() -> None:
     assert world.shape == (2, 13, 3) and image.shape == (2, 13, 2) and vis.shape == (2, 13)
     single, *_ = sk.from_mediapipe(world_mp + np.float32(0.1), image_mp, vis_mp, (640, 480))
     np.testing.assert_allclose(world[1], single, rtol=1e-6)
-
-
-def _bvh_motion(head_rotation: np.ndarray) -> Motion:
-    """A one-frame Motion with the Bandai-Namco joint names, every joint at its own spot."""
-    names = tuple({j.bvh_joint for j in sk.JOINT_TABLE})
-    n = len(names)
-    positions = np.arange(n * 3, dtype=np.float64).reshape(1, n, 3) / 10
-    rotations = np.broadcast_to(np.eye(3), (1, n, 3, 3)).copy()
-    rotations[0, names.index("Head")] = head_rotation
-    return Motion(names, np.full(n, -1), np.zeros((n, 3)), positions, rotations, 1 / 30)
-
-
-def test_from_bvh_places_the_nose_in_the_head_axes() -> None:
-    angle = np.pi / 2  # head turned 90 degrees about y: local x -> -z
-    c, s = np.cos(angle), np.sin(angle)
-    ry = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-    motion = _bvh_motion(ry)
-    points = sk.from_bvh(motion)
-    assert points.shape == (1, 13, 3) and points.dtype == np.float32
-    for j, source in enumerate(sk.JOINT_TABLE):
-        bvh = motion.positions[0, motion.index(source.bvh_joint)]
-        if source.name == "nose":
-            np.testing.assert_allclose(points[0, j], bvh + [0.0, 0.09, -0.07], atol=1e-6)
-        else:
-            np.testing.assert_allclose(points[0, j], bvh, atol=1e-6)
 
 
 @pytest.mark.parametrize("yaw_deg", [0.0, 35.0, 90.0, -120.0, 179.0])

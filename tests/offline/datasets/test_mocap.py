@@ -1,7 +1,7 @@
-"""Tests for pipeline/datasets/mocap.py on tiny Bandai-Namco-layout folders written here.
+"""Tests for offline/datasets/mocap.py on tiny Bandai-Namco-layout folders written here.
 
 `write_mocap_folder` builds `data/*.bvh` + `.json` and `cfg/*_label.txt` like the shared
-data: a 13-joint-capable BVH skeleton (the Bandai joint names `skeleton.JOINT_TABLE` reads)
+data: a 13-joint-capable BVH skeleton (the Bandai joint names `offline.mocap.body` reads)
 whose arm swing, walking speed and posture depend on the clip's content and style. The
 training CLI and registry tests import it from here.
 """
@@ -9,6 +9,7 @@ training CLI and registry tests import it from here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,8 +24,9 @@ from offline.datasets.mocap import (
     read_mocap,
 )
 from offline.datasets.movement import Movement
+from offline.mocap.body import BANDAI, BodyMap, from_bvh
 from offline.mocap.bvh import read_bvh
-from offline.mocap.camera import VirtualCamera
+from offline.mocap.virtual_camera import VirtualCamera
 from pipeline import skeleton as sk
 
 CONTENTS = ("walk", "wave", "bow")
@@ -249,7 +251,7 @@ def test_skeleton_and_image_points_come_from_the_bvh_and_the_virtual_camera(
 ) -> None:
     path = mocap_root / "data" / "dataset-1_walk_happy_001.bvh"
     motion = read_bvh(path)
-    world = sk.from_bvh(motion)
+    world = from_bvh(motion)
     options = MocapOptions(styles=("happy",), views_deg=(0.0, 90.0), distance_m=4.0)
     seqs = [s for s in read_mocap(mocap_root, options) if s.groups["content"] == "walk"]
     assert [s.groups["view_deg"] for s in seqs] == ["0", "90"]
@@ -330,6 +332,28 @@ def test_mirrored_swaps_left_and_right(mocap_root: Path) -> None:
     twice = m.mirrored()
     np.testing.assert_allclose(twice.world, seq.world)
     np.testing.assert_allclose(twice.image, seq.image)
+
+
+def test_another_skeleton_through_a_body_map_and_unit(mocap_root: Path) -> None:
+    """A BVH with other joint names (and metres as its unit) reads through `options.body`
+    and `options.unit_m` into the same movements."""
+    names = BANDAI.joint_names
+    for bvh in (mocap_root / "data").glob("*.bvh"):
+        text = bvh.read_text()
+        for name in sorted(set(names.values()), key=len, reverse=True):
+            text = re.sub(rf"\b(ROOT|JOINT) {name}\b", rf"\1 mixamorig:{name}", text)
+        bvh.write_text(text)
+    body = BodyMap(**{role: f"mixamorig:{name}" for role, name in names.items()})
+    with pytest.raises(ValueError, match="BVH lacks joints the body map needs"):
+        read_mocap(mocap_root, MocapOptions(styles=("sad",)))
+    other = read_mocap(mocap_root, MocapOptions(styles=("sad",), body=body))
+    assert other and all(np.isfinite(s.world).all() for s in other)
+    metres = read_mocap(mocap_root, MocapOptions(styles=("sad",), body=body, unit_m=1.0))
+    body_joints = [j for j in range(sk.N_JOINTS) if j != sk.NOSE]  # the nose offset is metres
+    for a, b in zip(other, metres, strict=True):
+        np.testing.assert_allclose(
+            b.world[:, body_joints], 100 * a.world[:, body_joints], rtol=1e-5, atol=1e-3
+        )
 
 
 # --- the shared data ----------------------------------------------------------------------

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from offline.mocap.bvh import BVHError, read_bvh
+from offline.mocap.body import from_bvh
+from offline.mocap.bvh import BVHError, frame_count, read_bvh
 from pipeline import skeleton as sk
 
 # A tiny skeleton: a root with 6 channels (ZXY), a spine with 3 rotation channels in XYZ
@@ -187,7 +188,7 @@ def test_malformed_bvh_raises_a_clear_error(tmp_path: Path, text: str, match: st
 
 @pytest.fixture
 def walk(bandai_dir: Path) -> np.ndarray:
-    return sk.from_bvh(read_bvh(bandai_dir / "dataset-1_walk_normal_001.bvh"))
+    return from_bvh(read_bvh(bandai_dir / "dataset-1_walk_normal_001.bvh"))
 
 
 def test_walk_clip_has_human_proportions(walk: np.ndarray) -> None:
@@ -219,8 +220,17 @@ def test_every_shared_clip_parses(bandai_dir: Path) -> None:
     assert paths, f"no .bvh files in {bandai_dir}"
     for path in paths:
         motion = read_bvh(path)
-        points = sk.from_bvh(motion)
+        points = from_bvh(motion)
         assert motion.n_frames > 10 and 0 < motion.frame_time_s < 0.1, path.name
         assert np.isfinite(points).all(), path.name
         hips = np.linalg.norm(points[:, sk.L_HIP] - points[:, sk.R_HIP], axis=-1)
         assert 0.1 < hips.mean() < 0.16, path.name
+
+
+def test_frame_count_reads_the_header_only(tmp_path: Path) -> None:
+    path = tmp_path / "clip.bvh"
+    path.write_text("HIERARCHY\nROOT Hips\n{\n}\nMOTION\nFrames: 7\nFrame Time: 0.033\n")
+    assert frame_count(path) == 7
+    path.write_text("HIERARCHY\n")
+    with pytest.raises(ValueError, match="no 'Frames:' line"):
+        frame_count(path)

@@ -1,11 +1,11 @@
-"""Tests for pipeline/camera.py: the virtual camera that films motion-capture clips."""
+"""Tests for offline/mocap/virtual_camera.py: the virtual camera that films mocap clips."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from offline.mocap.camera import VirtualCamera
+from offline.mocap.virtual_camera import VirtualCamera
 from pipeline import skeleton as sk
 
 

@@ -1,8 +1,9 @@
-"""A virtual pinhole camera that follows a motion-capture subject.
+"""The virtual camera: a simulated pinhole camera that follows a motion-capture subject.
 
-Used twice, with one definition: to project mocap skeletons into the image plane for
-training on image-plane features, and to render mocap clips as video
-(`offline.render.renderer`). World axes are those of `pipeline.skeleton` (metres, y up).
+Not a real camera (no capture device is opened here). Used twice, with one definition:
+to project mocap skeletons into the image plane for training on image-plane features
+(`offline.datasets.mocap`), and to render mocap clips as video (`offline.render`). World
+axes are those of `pipeline.skeleton` (metres, y up).
 
 The camera stands `distance_m` from the subject's (smoothed) hips at `yaw_deg` around
 them, measured from the subject's mean facing over the clip: 0 = in front, 90 = at the
@@ -14,6 +15,7 @@ has their left on the image's right, as in a webcam image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +24,7 @@ from pipeline import skeleton as sk
 from pipeline.validate import check_positive
 
 FloatArr = npt.NDArray[np.float64]
+Points = npt.NDArray[np.floating[Any]]  # float32 or float64 input
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,7 @@ class CameraPoses:
 
 @dataclass(frozen=True, slots=True)
 class VirtualCamera:
-    """A camera orbiting a subject at a fixed yaw and distance.
+    """A virtual camera orbiting a mocap subject at a fixed yaw and distance.
 
     Attributes:
         yaw_deg: angle around the subject from their mean facing, degrees.
@@ -70,13 +73,15 @@ class VirtualCamera:
     @property
     def focal_px(self) -> float:
         """Focal length in pixels (square pixels)."""
-        return 0.5 * self.height / np.tan(np.deg2rad(self.vfov_deg) / 2)
+        focal: float = 0.5 * self.height / np.tan(np.deg2rad(self.vfov_deg) / 2)
+        return focal
 
-    def poses(self, world: FloatArr, fps: float) -> CameraPoses:
+    def poses(self, world: Points, fps: float) -> CameraPoses:
         """Camera placement for each frame of a (F, J, 3) shared-joint clip at `fps`."""
-        hips = sk.mid_hip(world).astype(np.float64)
+        joints = cast("npt.NDArray[np.float32]", world)  # the skeleton helpers take either
+        hips = sk.mid_hip(joints).astype(np.float64)
         target = _smooth(hips, max(1, int(round(self.follow_s * fps))))
-        facing = sk.facing_yaw(world)
+        facing = sk.facing_yaw(joints)
         angle = facing + np.deg2rad(self.yaw_deg)
         offset = self.distance_m * np.array([np.sin(angle), 0.0, np.cos(angle)])
         position = target + offset
@@ -88,7 +93,7 @@ class VirtualCamera:
         up = np.cross(right, forward)
         return CameraPoses(position, np.stack([right, up, forward], axis=1))
 
-    def project(self, points: FloatArr, poses: CameraPoses) -> tuple[FloatArr, FloatArr]:
+    def project(self, points: Points, poses: CameraPoses) -> tuple[FloatArr, FloatArr]:
         """Project (F, ..., 3) world points; returns pixels (F, ..., 2) (x right, y down)
         and depth along the camera's forward axis (F, ...), metres."""
         shape = points.shape
@@ -103,15 +108,19 @@ class VirtualCamera:
             depth.reshape(shape[:-1]),
         )
 
-    def image_points(self, world: FloatArr, fps: float) -> npt.NDArray[np.float32]:
-        """(F, J, 3) clip -> (F, J, 2) image-plane joints in image heights, y up (the
-        units of `pipeline.skeleton.from_mediapipe`)."""
-        pixels, _ = self.project(world, self.poses(world, fps))
-        return (pixels * np.array([1.0, -1.0]) / self.height).astype(np.float32)
+    def image_points(self, world: Points, fps: float) -> npt.NDArray[np.float32]:
+        """(F, J, 3) clip -> (F, J, 2) image-plane joint coordinates (not pixels) in image
+        heights, y up (the units of `pipeline.skeleton.from_mediapipe`)."""
+        pixel_xy, _ = self.project(world, self.poses(world, fps))
+        plane: npt.NDArray[np.float32] = (pixel_xy * np.array([1.0, -1.0]) / self.height).astype(
+            np.float32
+        )
+        return plane
 
 
 def _normalise(v: FloatArr) -> FloatArr:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+    unit: FloatArr = v / np.linalg.norm(v, axis=-1, keepdims=True)
+    return unit
 
 
 def _smooth(x: FloatArr, n: int) -> FloatArr:

@@ -1,0 +1,167 @@
+"""Command line: render BVH motion capture as video of a mannequin.
+
+    python -m offline.render CLIP.bvh OUT.mp4 --view 35
+    python -m offline.render --dataset DATA_DIR --out OUT --views 0 35 -35 90 --jobs 2
+
+One clip becomes one .mp4; `--dataset` renders a labelled library in the Bandai-Namco
+layout into `<out>/videos/<Label>/<clip>_view<deg>.mp4` with JSON sidecars
+(`offline.render.dataset`). A non-Bandai skeleton needs `--joint-map map.json`
+(`offline.mocap.body.BodyMap.from_json`). Bad input gives one line on stderr and exit 2;
+progress bars go to stderr (`offline.console.progress_bars`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from offline.console import progress_bars
+from offline.datasets.mocap import DEFAULT_STYLES
+from offline.labels import STYLE_LABELS
+from offline.mocap.body import BANDAI, BodyMap
+from offline.mocap.bvh import DEFAULT_UNIT_M
+from offline.mocap.virtual_camera import VirtualCamera
+from offline.render.clip import render_bvh
+from offline.render.dataset import DEFAULT_VIEWS, check_view, plan_dataset, render_jobs
+
+
+class _UsageError(Exception):
+    """A command-line error argparse found (reported in one line by `main`)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would print usage and exit
+        raise _UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="python -m offline.render",
+        description="Render BVH motion capture as video of a mannequin (one clip, or a "
+        "labelled BVH dataset into a folder of labelled videos).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("bvh", nargs="?", type=Path, help="one BVH clip to render")
+    p.add_argument("video", nargs="?", type=Path, help="the .mp4 to write for that clip")
+    p.add_argument(
+        "--view",
+        type=float,
+        default=0.0,
+        help="camera yaw around the subject from their mean facing, degrees "
+        "(0 front, 90 their left, -90 their right)",
+    )
+    p.add_argument("--distance", type=float, default=3.0, help="camera distance from the hips, m")
+    p.add_argument(
+        "--dataset",
+        type=Path,
+        help="render a labelled dataset (Bandai-Namco layout: data/*.bvh + "
+        "data/*.json, cfg/*_label.txt) instead of one clip",
+    )
+    p.add_argument("--out", type=Path, help="dataset output folder (videos/<Label>/*.mp4)")
+    p.add_argument(
+        "--views",
+        type=float,
+        nargs="+",
+        default=list(DEFAULT_VIEWS),
+        help="dataset camera yaws, degrees",
+    )
+    p.add_argument(
+        "--styles",
+        nargs="+",
+        default=list(DEFAULT_STYLES),
+        choices=list(STYLE_LABELS),
+        help="dataset styles to render",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="dataset clips rendered in parallel")
+    p.add_argument(
+        "--max-frames",
+        type=int,
+        default=None,
+        help="render only the first N frames of each clip (None: all)",
+    )
+    p.add_argument(
+        "--joint-map",
+        type=Path,
+        default=None,
+        help="JSON of body role -> joint name for a non-Bandai skeleton",
+    )
+    p.add_argument(
+        "--unit-m",
+        type=float,
+        default=DEFAULT_UNIT_M,
+        help="metres per BVH unit (0.01 for centimetres)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; returns the exit code (2 on bad input, with one line on stderr)."""
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except _UsageError as e:
+        print(f"error: {e} (see python -m offline.render --help)", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError, RuntimeError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ValueError(f"--max-frames must be >= 1, got {args.max_frames}")
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    body = BANDAI if args.joint_map is None else BodyMap.from_json(args.joint_map)
+    camera = VirtualCamera(yaw_deg=check_view(args.view), distance_m=args.distance)
+    progress = progress_bars(not args.no_progress)
+    if args.dataset is None:
+        if args.bvh is None or args.video is None:
+            raise _UsageError("give a BVH clip and an output .mp4, or --dataset DIR --out DIR")
+        if not args.bvh.is_file():
+            raise FileNotFoundError(f"BVH file not found: {args.bvh}")
+        if args.video.suffix.lower() != ".mp4":
+            raise ValueError(f"output video must end in .mp4, got {args.video.name}")
+        n = render_bvh(
+            args.bvh,
+            args.video,
+            camera,
+            body=body,
+            unit_m=args.unit_m,
+            max_frames=args.max_frames,
+            progress=progress,
+        )
+        print(f"wrote {args.video} ({n} frames, view {args.view:g} deg)")
+        return 0
+    if args.bvh is not None or args.out is None:
+        raise _UsageError("--dataset takes --out DIR and no positional BVH/video")
+    _check_dataset_folder(args.dataset)
+    jobs = plan_dataset(
+        args.dataset, args.out, args.views, args.styles, camera=camera, max_frames=args.max_frames
+    )
+    todo = [j for j in jobs if not j.is_done()]
+    print(
+        f"{len(jobs)} videos, {len(jobs) - len(todo)} already rendered, {len(todo)} to render "
+        f"({sum(j.n_frames for j in todo)} frames) -> {args.out / 'videos'}"
+    )
+    render_jobs(todo, body, n_jobs=args.jobs, progress=progress)
+    print(f"done: {len(jobs)} videos in {args.out / 'videos'}")
+    return 0
+
+
+def _check_dataset_folder(root: Path) -> None:
+    """Say what --dataset needs when the Bandai-Namco layout's folder or label lists are
+    missing (the clips themselves are read by `plan_dataset`)."""
+    for p in (root / "data", root / "cfg" / "content_label.txt", root / "cfg" / "style_label.txt"):
+        if not p.exists():
+            raise FileNotFoundError(
+                f"{p} not found: --dataset must be a folder with data/*.bvh, data/*.json "
+                "and cfg/{content,style}_label.txt (the Bandai-Namco layout)"
+            )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Tests for offline/render/__main__.py: the command line (one clip, or a labelled dataset)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from offline.render.__main__ import main
+from offline.render.dataset import RENDERER_VERSION
+from tests.offline.render.conftest import tiny_dataset
+
+
+def test_cli_renders_a_clip(tiny_bvh: Path, tmp_path: Path, capsys) -> None:
+    from pipeline.video import VideoInfo
+
+    out = tmp_path / "out" / "tiny.mp4"
+    assert main([str(tiny_bvh), str(out), "--view", "35", "--no-progress"]) == 0
+    info = VideoInfo.from_path(out)
+    assert (info.width, info.height, info.total_frames) == (480, 640, 4)
+    assert abs(info.fps - 30.0) < 0.01
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.bvh", "out.mp4"], r"^error: BVH file not found: missing\.bvh$"),
+        (["{bvh}", "out.mp4", "--view", "abc"], r"^error: argument --view: invalid float value"),
+        (["{bvh}", "out.mp4", "--view", "200"], r"^error: `view` must be in \[-180, 180\]"),
+        (["{bvh}", "out.avi"], r"^error: output video must end in \.mp4, got out\.avi$"),
+        (["{bvh}", "out.mp4", "--distance", "0"], r"^error: `distance_m` must be > 0 metres"),
+        (["{bvh}"], r"^error: give a BVH clip and an output \.mp4"),
+        (["--dataset", "{tmp}"], r"^error: --dataset takes --out DIR"),
+        (["--dataset", "{tmp}", "--out", "{tmp}"], r"^error: .*cfg.* not found: --dataset must be"),
+    ],
+)
+def test_cli_bad_input_gives_one_line_and_exit_2(
+    args: list[str], message: str, tiny_bvh: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = [a.format(bvh=tiny_bvh, tmp=tmp_path / "nodata") for a in args]
+    (tmp_path / "nodata" / "data").mkdir(parents=True)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert re.search(message, err.strip()), err
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_cli_renders_a_labelled_dataset_and_skips_done_work(tmp_path: Path, capsys) -> None:
+    data, out = tiny_dataset(tmp_path / "bandai"), tmp_path / "rendered"
+    argv = ["--dataset", str(data), "--out", str(out), "--views", "0", "-35", "--no-progress"]
+    assert main(argv) == 0
+    videos = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.mp4"))
+    assert videos == [
+        "videos/Happy/d_walk_happy_001_view-35.mp4",
+        "videos/Happy/d_walk_happy_001_view0.mp4",
+        "videos/Neutral/d_bow_normal_001_view-35.mp4",
+        "videos/Neutral/d_bow_normal_001_view0.mp4",
+    ]  # the "old" style is not an emotion and is not rendered
+    sidecar = json.loads((out / "videos/Happy/d_walk_happy_001_view-35.json").read_text())
+    assert {
+        k: sidecar[k]
+        for k in (
+            "clip",
+            "content",
+            "style",
+            "label",
+            "view_deg",
+            "distance_m",
+            "frames",
+            "renderer",
+        )
+    } == {
+        "clip": "d_walk_happy_001",
+        "content": "walk",
+        "style": "happy",
+        "label": "Happy",
+        "view_deg": -35.0,
+        "distance_m": 3.0,
+        "frames": 3,
+        "renderer": RENDERER_VERSION,
+    }
+    assert "4 to render" in capsys.readouterr().out
+    stamp = (out / "videos/Happy/d_walk_happy_001_view0.mp4").stat().st_mtime_ns
+    assert main(argv) == 0
+    assert "4 already rendered, 0 to render" in capsys.readouterr().out
+    assert (out / "videos/Happy/d_walk_happy_001_view0.mp4").stat().st_mtime_ns == stamp
+    # other settings are other work: a new distance renders again
+    assert main([*argv, "--distance", "3.5", "--styles", "happy"]) == 0
+    assert "0 already rendered, 2 to render" in capsys.readouterr().out
+
+
+def test_dataset_with_a_broken_label_file(tmp_path: Path, capsys) -> None:
+    data = tiny_dataset(tmp_path / "bandai")
+    (data / "data" / "d_bow_old_001.json").write_text('{"content": 7, "style": 0}')
+    assert main(["--dataset", str(data), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: label file") and "d_bow_old_001.json" in err
+    assert len(err.splitlines()) == 1
