@@ -578,7 +578,7 @@ def test_compare_on_a_copy_of_a_few_shared_clips(shared_mocap: Path, tmp_path: P
 def test_mocap_data_is_also_rendered_for_the_video_path(tmp_path, monkeypatch) -> None:
     """Without --no-render, each mocap dataset's clips are rendered once (missing videos
     only) and added to the training and test data; explicit --test-data wins."""
-    import offline.render.renderer as render
+    import offline.render as render
     from offline.training import recipe as recipes
 
     def with_renders(args):

@@ -13,6 +13,7 @@ from pipeline.window import Window, WindowSpec, make_window
 
 FloatArr = npt.NDArray[np.float32]
 
+
 @dataclass(frozen=True)
 class Movement:
     """One labelled movement: a person's skeleton over time.

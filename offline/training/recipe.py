@@ -18,7 +18,7 @@ from offline.datasets.movement import Movement
 from offline.datasets.registry import DEFAULT_GROUP, ReadOptions, detect_kind, read_dataset
 from offline.labels import style_names
 from offline.progress import Progress
-from offline.render.renderer import DEFAULT_RENDER_DIR, DEFAULT_VIEWS, plan_dataset, render_jobs
+from offline.render import DEFAULT_RENDER_DIR, DEFAULT_VIEWS, plan_dataset, render_jobs
 from offline.training.evaluation import TrainSettings, WindowTable, window_table
 from pipeline.features import DEFAULT_FEATURE_SET
 from pipeline.pose import PoseSettings
