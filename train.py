@@ -20,6 +20,7 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
+from offline.cluster import check_address
 from offline.console import progress_bars
 from offline.datasets.registry import KINDS
 from offline.training import experiment, report
@@ -64,6 +65,7 @@ def resources_from(args: argparse.Namespace) -> Resources:
         pose_model=Path(args.pose_model) if args.pose_model else None,
         render_dir=Path(getattr(args, "render_dir", RES.render_dir)),
         jobs=args.jobs,
+        cluster=args.cluster,
         progress=None if args.no_progress else progress_bars(),
         notify=print,
     )
@@ -126,6 +128,8 @@ def _data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
         "(degrees; default 0 for 3D features, -90 -60 -35 0 35 60 90 for image features)")
     add("--stride-s", type=float, default=R.stride_s, help="seconds between window ends")
     add("--jobs", type=int, default=RES.jobs, help="parallel jobs (pose, renders, study protocol)")
+    add("--cluster", type=check_address, metavar="local|ADDRESS", help="run extraction, renders "
+        "and fits on Dask: 'local' starts --jobs workers here, ADDRESS joins a running scheduler")
     add("--cache-dir", help="keypoint cache folder (default: the user cache folder)")
     add("--pose-model", help="PoseLandmarker .task for video datasets (default: built-in)")
     add("--no-progress", action="store_true", help="no progress bars")

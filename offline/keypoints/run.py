@@ -1,7 +1,7 @@
 """Keypoints of many videos: cached streams served, the rest extracted in parallel.
 
 `extract_streams` plans one `VideoJob` per video with only its uncached requests, serves
-cached requests from `KeypointCache`, runs the jobs in worker processes with joblib (each
+cached requests from `KeypointCache`, runs the jobs on an `offline.cluster.Executor` (each
 video opened and decoded once, see `extract.extract_video`), fills the cache, and returns
 an `ExtractionReport` of what was missing or skipped instead of printing anything.
 Progress goes to an `offline.progress.Progress` callback.
@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from offline import cluster
+from offline.cluster import Executor
 from offline.keypoints.cache import KeypointCache, cache_key
 from offline.keypoints.extract import extract_video
 from offline.keypoints.report import ExtractionReport
@@ -38,8 +40,17 @@ class VideoJob:
     requests: tuple[StreamRequest, ...]
 
 
-# (job index, streams or None, why not, the header's frame count or 0)
-_Result = tuple[int, list[KeypointStream] | None, str | None, int]
+# (streams or None, why not, the header's frame count or 0)
+_Result = tuple[list[KeypointStream] | None, str | None, int]
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every extraction unit needs besides its video (sent to each worker once)."""
+
+    model_path: str
+    settings: PoseSettings
+    count: _FrameCount | None = None  # serial runs only: frames counted as they run
 
 
 def resolve_pose_model(pose_model: str | Path | None) -> Path:
@@ -56,6 +67,7 @@ def extract_streams(
     n_jobs: int = 1,
     progress: Progress | None = None,
     report: ExtractionReport | None = None,
+    executor: Executor | None = None,
 ) -> tuple[dict[str, KeypointStream], ExtractionReport]:
     """Keypoints for every request of every job, from the cache or by running pose.
 
@@ -66,6 +78,9 @@ def extract_streams(
         settings: pose settings (default `PoseSettings()`).
         n_jobs: videos processed in parallel (joblib; -1 = all cores). Each worker makes
             its own PoseEstimators.
+        executor: where the videos are extracted (`offline.cluster`); default the open
+            cluster session's engine, else `n_jobs` local processes. Each video is one
+            unit; its streams come back here and are cached here, as each video ends.
         progress: told the frames run through pose (task `PROGRESS_TASK`) when there are
             any to run. Frames of chosen-frame requests count from the start; a
             whole-video request's frames join the total when its video is opened (serial
@@ -108,21 +123,14 @@ def extract_streams(
             todo.append((VideoJob(Path(job.video), tuple(pending)), keys))
 
     count = _FrameCount(progress, sum(_chosen_frames(job) for job, _ in todo))
-    serial = n_jobs == 1 or len(todo) < 2  # serial runs count frame by frame
+    ex = executor if executor is not None else cluster.current(n_jobs)
+    # serial runs (in this process) count frame by frame; the others as each video ends
+    serial = isinstance(ex, cluster.LocalExecutor) and (ex.workers == 1 or len(todo) < 2)
     if todo:
         count.start()
-    if serial:
-        results: Iterable[_Result] = (
-            _job_worker(i, job, str(model_path), settings, count) for i, (job, _) in enumerate(todo)
-        )
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_job_worker)(i, job, str(model_path), settings)
-            for i, (job, _) in enumerate(todo)
-        )
-    for i, found, error, header_frames in results:
+    shared = _Shared(str(model_path), settings, count if serial else None)
+    results = ex.map_unordered(_unit, [job for job, _ in todo], shared)
+    for i, (found, error, header_frames) in results:
         job, keys = todo[i]
         if not serial:
             count.add_total(_whole_videos(job) * header_frames)
@@ -146,8 +154,12 @@ def extract_streams(
     return streams, report
 
 
+def _unit(shared: _Shared, job: VideoJob) -> _Result:
+    """One extraction unit (a video and its requests), run by an `Executor`."""
+    return _job_worker(job, shared.model_path, shared.settings, shared.count)
+
+
 def _job_worker(
-    index: int,
     job: VideoJob,
     model_path: str,
     settings: PoseSettings,
@@ -174,8 +186,8 @@ def _job_worker(
             on_frames=None if count is None else count.add_done,
         )
     except (FileNotFoundError, VideoError) as e:
-        return index, None, str(e), header[0].total_frames if header else 0
-    return index, found, None, header[0].total_frames if header else 0
+        return None, str(e), header[0].total_frames if header else 0
+    return found, None, header[0].total_frames if header else 0
 
 
 def _chosen_frames(job: VideoJob) -> int:

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from offline import cluster
+from offline.cluster import check_address
 from offline.console import progress_bars
 from offline.datasets.mocap import DEFAULT_STYLES
 from offline.labels import STYLE_LABELS
@@ -75,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="dataset styles to render",
     )
     p.add_argument("--jobs", type=int, default=1, help="dataset clips rendered in parallel")
+    p.add_argument(
+        "--cluster",
+        type=check_address,
+        metavar="local|ADDRESS",
+        help="render --dataset clips as Dask tasks: 'local' starts --jobs workers here, "
+        "ADDRESS joins a running scheduler (--out shared with its workers)",
+    )
     p.add_argument(
         "--max-frames",
         type=int,
@@ -147,7 +156,8 @@ def _run(args: argparse.Namespace) -> int:
         f"{len(jobs)} videos, {len(jobs) - len(todo)} already rendered, {len(todo)} to render "
         f"({sum(j.n_frames for j in todo)} frames) -> {args.out / 'videos'}"
     )
-    render_jobs(todo, body, n_jobs=args.jobs, progress=progress)
+    with cluster.session(args.jobs, args.cluster):
+        render_jobs(todo, body, n_jobs=args.jobs, progress=progress)
     print(f"done: {len(jobs)} videos in {args.out / 'videos'}")
     return 0
 

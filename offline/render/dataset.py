@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
+from offline import cluster
 from offline.datasets.mocap import DEFAULT_STYLES, list_clips
 from offline.labels import STYLE_LABELS
 from offline.mocap.body import BANDAI, BodyMap
@@ -157,15 +158,18 @@ def render_jobs(
 ) -> int:
     """Render the jobs not done yet (`RenderJob.is_done`); returns the frames rendered.
 
-    `n_jobs` > 1 renders clips in parallel processes (joblib). `progress("render", done,
-    total)` is told the frames rendered (per frame in one process, per clip in several).
+    `n_jobs` > 1 renders clips in parallel processes (joblib); in an open cluster session
+    (`offline.cluster.session`) each clip is a task on that engine (the output folder must
+    then be shared with its workers). `progress("render", done, total)` is told the frames
+    rendered (per frame in one process, per clip in several).
     """
     todo = [j for j in jobs if not j.is_done()]
     total = sum(j.n_frames for j in todo)
     if not todo:
         return total
     progress("render", 0, total)
-    if n_jobs == 1 or len(todo) <= 1:
+    ex = cluster.current(n_jobs)
+    if isinstance(ex, cluster.LocalExecutor) and (ex.workers == 1 or len(todo) <= 1):
         before = 0
         for job in todo:
 
@@ -175,14 +179,16 @@ def render_jobs(
             run_job(job, body, progress=report)
             before += job.n_frames
     else:
-        from joblib import Parallel, delayed
-
         done = 0
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        for n in parallel(delayed(run_job)(job, body) for job in todo):
+        for _, n in ex.map_unordered(_render_unit, todo, body):
             done += n
             progress("render", done, total)
     return total
+
+
+def _render_unit(body: BodyMap, job: RenderJob) -> int:
+    """One clip rendered (a unit of `offline.cluster.Executor`); its frames."""
+    return run_job(job, body)
 
 
 def check_view(view: float) -> float:

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from offline import cluster
+from offline.cluster import Executor
 from offline.datasets.movement import Movement
 from offline.progress import Progress
 from pipeline.features import vectorize
@@ -131,6 +133,7 @@ def grouped_predictions(
     settings: TrainSettings,
     augment: WindowTable | None = None,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> tuple[StrArr, StrArr]:
     """Hold out one `key` group at a time: fit on `train` (+ `augment`) rows of the other
     groups, predict the `test` rows of the held-out group.
@@ -138,29 +141,54 @@ def grouped_predictions(
     `train` and `test` may be the same table (plain leave-one-group-out) or differ (train
     on mocap, test on the video path). Returns (predictions, majority-class baseline
     predictions) for every row of `test`.
+
+    Each fold is one unit of `executor` (default: the open cluster session's engine, else
+    this process); the fits use `settings.seed`, so where they run does not change them.
     """
     pred = np.empty(len(test), dtype=object)
     majority = np.empty(len(test), dtype=object)
     held_out = np.unique(test.group(key))
     train_groups = train.group(key)
-    aug_groups = augment.group(key) if augment is not None else None
-    task = f"held-out {key}"
-    for i, g in enumerate(held_out):
-        if progress is not None:
-            progress(task, i, len(held_out))
-        rows = train_groups != g
-        if not rows.any():
+    for g in held_out:
+        if not (train_groups != g).any():
             raise ValueError(f"cannot hold out {key} {g!r}: no other {key} to train on")
-        extra = augment.take(aug_groups != g) if augment is not None else None
-        fold = train.take(rows)
-        model = fit_table(fold, settings, extra)
-        te = test.group(key) == g
-        pred[te] = model.predict(test.x[te])
-        labels, counts = np.unique(fold.y, return_counts=True)
-        majority[te] = labels[np.argmax(counts)]
+    task = f"held-out {key}"
+    if progress is not None:
+        progress(task, 0, len(held_out))
+    ex = executor if executor is not None else cluster.current(1)
+    fold = _Folds(train, test, key, settings, augment)
+    for done, (i, (fold_pred, fold_majority)) in enumerate(
+        ex.map_unordered(_fold, list(held_out), fold), start=1
+    ):
+        te = test.group(key) == held_out[i]
+        pred[te] = fold_pred
+        majority[te] = fold_majority
+        if progress is not None and done < len(held_out):
+            progress(task, done, len(held_out))
     if progress is not None:
         progress(task, len(held_out), len(held_out))
     return pred.astype(str), majority.astype(str)
+
+
+@dataclass(frozen=True)
+class _Folds:
+    """What every held-out-group fold reads (sent to each worker once)."""
+
+    train: WindowTable
+    test: WindowTable
+    key: str
+    settings: TrainSettings
+    augment: WindowTable | None
+
+
+def _fold(f: _Folds, g: str) -> tuple[npt.NDArray[Any], str]:
+    """Fit without group `g`; its test rows' predictions and the fold's majority label."""
+    extra = f.augment.take(f.augment.group(f.key) != g) if f.augment is not None else None
+    fold = f.train.take(f.train.group(f.key) != g)
+    model = fit_table(fold, f.settings, extra)
+    predicted = model.predict(f.test.x[f.test.group(f.key) == g])
+    labels, counts = np.unique(fold.y, return_counts=True)
+    return predicted, str(labels[np.argmax(counts)])
 
 
 @dataclass(frozen=True)
@@ -285,10 +313,13 @@ def grouped_evaluation(
     augment: WindowTable | None,
     labels: tuple[str, ...],
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> list[Evaluation]:
     """Score each of `tests` with the same held-out-group fold models (each fitted once)."""
     joined = WindowTable.concat(tests) if len(tests) > 1 else tests[0]
-    pred_all, majority_all = grouped_predictions(train, joined, group, settings, augment, progress)
+    pred_all, majority_all = grouped_predictions(
+        train, joined, group, settings, augment, progress, executor
+    )
     out, start = [], 0
     for test in tests:
         rows = slice(start, start + len(test))
@@ -347,29 +378,23 @@ def study_protocol(
     repeats: int = 100,
     test_size: float = 0.2,
     n_jobs: int = 1,
+    executor: Executor | None = None,
 ) -> dict[str, float]:
     """The study's protocol: `repeats` stratified random splits over windows (groups
-    ignored, so it is optimistic), mean and std of accuracy and weighted F1."""
-    from joblib import Parallel, delayed
+    ignored, so it is optimistic), mean and std of accuracy and weighted F1.
+
+    Each split is one unit of `executor` (default: the open cluster session's engine,
+    else `n_jobs` local processes)."""
     from sklearn.model_selection import StratifiedShuffleSplit
 
     splitter = StratifiedShuffleSplit(
         n_splits=repeats, test_size=test_size, random_state=settings.seed
     )
-
-    def one(tr: npt.NDArray[np.intp], te: npt.NDArray[np.intp]) -> tuple[float, float]:
-        from sklearn.metrics import accuracy_score, f1_score
-
-        model = fit_table(table.take(tr), settings)
-        pred = model.predict(table.x[te])
-        return (
-            float(accuracy_score(table.y[te], pred)),
-            float(f1_score(table.y[te], pred, average="weighted")),
-        )
-
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(one)(tr, te) for tr, te in splitter.split(table.x, table.y)
-    )
+    splits = list(splitter.split(table.x, table.y))
+    ex = executor if executor is not None else cluster.current(n_jobs)
+    results = [(0.0, 0.0)] * len(splits)
+    for i, r in ex.map_unordered(_split, splits, (table, settings)):
+        results[i] = r
     acc, f1 = np.array(results).T
     return {
         "repeats": repeats,
@@ -378,3 +403,20 @@ def study_protocol(
         "weighted_f1_mean": float(f1.mean()),
         "weighted_f1_std": float(f1.std()),
     }
+
+
+def _split(
+    shared: tuple[WindowTable, TrainSettings],
+    split: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]],
+) -> tuple[float, float]:
+    """Accuracy and weighted F1 of one split of the study's protocol."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    table, settings = shared
+    tr, te = split
+    model = fit_table(table.take(tr), settings)
+    pred = model.predict(table.x[te])
+    return (
+        float(accuracy_score(table.y[te], pred)),
+        float(f1_score(table.y[te], pred, average="weighted")),
+    )

@@ -15,10 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from offline import cluster
+from offline.cluster import Executor
 from offline.training import clustering, report
 from offline.training.evaluation import (
     Evaluation,
     Scores,
+    TrainSettings,
     WindowTable,
     chance_scores,
     fit_table,
@@ -64,7 +67,13 @@ class TrainOutputs:
 
 def train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
     """Evaluate the recipe by held-out groups, fit it on all data, save model, card and
-    report; returns what was measured."""
+    report; returns what was measured. With `res.cluster`, extraction, renders, folds and
+    splits run on that engine (`offline.cluster`); the model is the same."""
+    with cluster.session(res.jobs, res.cluster):
+        return _train(recipe, res, outputs)
+
+
+def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
     started = time.perf_counter()
     train_paths, test_paths = with_renders(recipe, outputs.test_data, res)
     memo: dict[Any, Any] = {}
@@ -222,6 +231,11 @@ def card_evaluation(
 
 def evaluate(model_path: Path, recipe: Recipe, res: Resources) -> tuple[dict[str, Any], Scores]:
     """Score a saved model on `recipe`'s data (labels it does not know are left out)."""
+    with cluster.session(res.jobs, res.cluster):
+        return _evaluate(model_path, recipe, res)
+
+
+def _evaluate(model_path: Path, recipe: Recipe, res: Resources) -> tuple[dict[str, Any], Scores]:
     model = load_model(model_path)
     recipe = replace(
         recipe, feature_set=model.feature_set, window=model.window, image_jitter=0.0,
@@ -275,11 +289,45 @@ COMPARE_HEADER = (
 
 def compare(base: Recipe, grid: Grid, res: Resources, test_data: tuple[str, ...] = ()) -> list[str]:
     """Grouped-CV balanced accuracy for every combination of `grid`; one Markdown row each,
-    also passed to `res.notify` as soon as it is measured."""
+    also passed to `res.notify` as soon as it is measured.
+
+    With `res.cluster`, each combination is one engine task (its folds in that task),
+    or, when there are fewer combinations than workers, each fold is; same seeds, same
+    figures, rows in grid order."""
+    with cluster.session(res.jobs, res.cluster):
+        return _compare(base, grid, res, test_data)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """One grid combination's tables, ready to evaluate (a unit of work)."""
+
+    name: str  # "| features | window s | frames | model "
+    table: WindowTable
+    tests: list[WindowTable]
+    group: str
+    settings: TrainSettings
+    mirrored: WindowTable | None
+    labels: tuple[str, ...]
+
+
+def _compare_cell(executor: Executor | None, cell: _Cell) -> str:
+    """The Markdown row of one grid combination (folds on `executor`, else here)."""
+    ev, *tested = grouped_evaluation(
+        cell.table, [cell.table, *cell.tests], cell.group, cell.settings, cell.mirrored,
+        cell.labels, executor=executor,
+    )  # fmt: skip
+    test_ba = f"{tested[0].scores.balanced_accuracy:.3f}" if tested else "-"
+    return (
+        f"{cell.name}| {ev.scores.balanced_accuracy:.3f} | {ev.scores.macro_f1:.3f} | {test_ba} |"
+    )
+
+
+def _compare(base: Recipe, grid: Grid, res: Resources, test_data: tuple[str, ...]) -> list[str]:
     train_paths, test_paths = with_renders(base, test_data, res)
     base = replace(base, data=train_paths)
-    lines: list[str] = []
     memo: dict[Any, Any] = {}
+    cells: list[_Cell] = []
     for fs in grid.feature_sets:
         for window_s in grid.windows_s:
             frames = max(2, round(window_s * grid.rate))
@@ -297,16 +345,20 @@ def compare(base: Recipe, grid: Grid, res: Resources, test_data: tuple[str, ...]
                 if test_paths:
                     test = read_all(test_paths, recipe, res, jitter_seed=1, memo=memo)
                     test_tables = [tables(test, replace(recipe, mirror=False))[0]]
-                ev, *tested = grouped_evaluation(
-                    table, [table, *test_tables], data.group, recipe.train, mirrored, labels
+                name = f"| {fs} | {window_s:g} | {frames} | {model} "
+                cells.append(
+                    _Cell(name, table, test_tables, data.group, recipe.train, mirrored, labels)
                 )
-                test_ba = f"{tested[0].scores.balanced_accuracy:.3f}" if tested else "-"
-                line = (
-                    f"| {fs} | {window_s:g} | {frames} | {model} | "
-                    f"{ev.scores.balanced_accuracy:.3f} | {ev.scores.macro_f1:.3f} | {test_ba} |"
-                )
-                res.notify(line)
-                lines.append(line)
+    ex = cluster.current(1)
+    lines = [""] * len(cells)
+    if len(cells) >= ex.workers:  # combinations as units, each evaluated where it runs
+        for i, line in ex.map_unordered(_compare_cell, cells, None):
+            res.notify(line)
+            lines[i] = line
+    else:  # few combinations: folds as units
+        for i, cell in enumerate(cells):
+            lines[i] = _compare_cell(ex, cell)
+            res.notify(lines[i])
     return lines
 
 

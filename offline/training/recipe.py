@@ -92,7 +92,11 @@ class Resources:
         cache_dir: keypoint cache folder (None: the user cache folder).
         pose_model: PoseLandmarker .task for video data (None: the built-in bundle).
         render_dir: where rendered mocap videos are kept, one folder per dataset.
-        jobs: parallel worker processes (pose extraction, rendering, study protocol).
+        jobs: parallel worker processes (pose extraction, rendering, study protocol);
+            with `cluster` "local", the local cluster's workers.
+        cluster: None (plain local processes), "local" (start a local Dask cluster) or a
+            running Dask scheduler's address: extraction, renders and fits run there
+            (`offline.cluster`).
         progress: progress callback for long steps (None: silent).
         notify: receives one line of text for each thing worth telling the user.
     """
@@ -101,6 +105,7 @@ class Resources:
     pose_model: Path | None = None
     render_dir: Path = DEFAULT_RENDER_DIR
     jobs: int = 1
+    cluster: str | None = None
     progress: Progress | None = None
     notify: Callable[[str], None] = field(default=lambda line: None)
 
