@@ -166,7 +166,7 @@ BAD_INPUTS = {
         lambda tmp: (tmp / "empty").mkdir() or tmp / "empty",
         [],
         r"empty is not a dataset: expected data/\*\.bvh \+ cfg/ \(motion capture\), "
-        r"annotations/annotations\.csv \+ videos/ \(EiLA\), or videos/<label>/\*\.mp4",
+        r"annotations/annotations\.csv \+ videos/ \(EiLA\), videos/<label>/\*\.mp4, or \*\.npz",
     ),
     "empty csv": (
         lambda tmp: eila(tmp / "eila", ""),
@@ -358,7 +358,7 @@ def test_train_writes_the_report(trained: tuple[Path, Path, Run]) -> None:
         assert f"]({image})" in md
     results = json.loads((report / "results.json").read_text())
     grouped = results["grouped"]
-    assert results["group"] == "content" and grouped["n_windows"] == 96
+    assert results["group"] == "family" and grouped["n_windows"] == 96
     assert sum(map(sum, grouped["confusion"])) == 96 and grouped["labels"] == list(FOUR)
     meta = load_model(path).metadata["evaluation"]
     assert grouped["balanced_accuracy"] == meta["balanced_accuracy"]

@@ -1,4 +1,4 @@
-"""One entry point for the three dataset kinds: detect a folder's kind and read it."""
+"""One entry point for the four dataset kinds: detect a folder's kind and read it."""
 
 from __future__ import annotations
 
@@ -7,18 +7,21 @@ from pathlib import Path
 
 from offline.datasets.mocap import MocapOptions, read_mocap
 from offline.datasets.movement import Movement
+from offline.datasets.skeletons import is_skeleton_folder, read_skeletons
 from offline.keypoints.cache import KeypointCache
 from offline.keypoints.report import ExtractionReport, shorten
 from offline.labels import EMOTIONS, label_option, style_names
 from offline.progress import Progress
+from pipeline.pose import PoseSettings
 
-KINDS = ("mocap", "eila", "folders")
+KINDS = ("mocap", "eila", "folders", "skeletons")
 # The evaluation's default grouping: windows of one group never fall on both sides.
-DEFAULT_GROUP = {"mocap": "content", "eila": "video", "folders": "video"}
+DEFAULT_GROUP = {"mocap": "content", "eila": "video", "folders": "video", "skeletons": "group"}
 
 
 def detect_kind(path: str | Path) -> str:
-    """ "mocap" (Bandai-Namco layout), "eila" (annotations/annotations.csv) or "folders".
+    """ "mocap" (Bandai-Namco layout), "eila" (annotations/annotations.csv), "skeletons"
+    (*.npz skeleton files) or "folders" (videos/<label>/*.mp4).
 
     Raises:
         FileNotFoundError: `path` does not exist.
@@ -31,11 +34,14 @@ def detect_kind(path: str | Path) -> str:
         return "mocap"
     if (path / "annotations" / "annotations.csv").is_file():
         return "eila"
+    if is_skeleton_folder(path):
+        return "skeletons"
     if any(p.is_dir() and not p.name.startswith(".") for p in path.iterdir()):
         return "folders"
     raise ValueError(
         f"{path} is not a dataset: expected data/*.bvh + cfg/ (motion capture), "
-        "annotations/annotations.csv + videos/ (EiLA), or videos/<label>/*.mp4"
+        "annotations/annotations.csv + videos/ (EiLA), videos/<label>/*.mp4, or *.npz "
+        "skeleton files (see offline/datasets/skeletons.py)"
     )
 
 
@@ -72,6 +78,7 @@ class ReadOptions:
         mocap: how mocap clips become movements (views, jitter).
         cache_dir: keypoint cache folder for video datasets.
         pose_model: PoseLandmarker .task for video datasets; None = built-in.
+        pose: PoseLandmarker settings for video datasets (the recipe's, recorded on the card).
         n_jobs: videos processed in parallel.
         progress: told how pose extraction advances (`offline.progress`); None for
             nothing. Not part of equality or hashing: it changes no result.
@@ -81,6 +88,7 @@ class ReadOptions:
     mocap: MocapOptions = field(default_factory=MocapOptions)
     cache_dir: Path | None = None
     pose_model: Path | None = None
+    pose: PoseSettings = field(default_factory=PoseSettings)
     n_jobs: int = 1
     progress: Progress | None = field(default=None, compare=False)
 
@@ -93,35 +101,38 @@ def read_dataset(
     kind = detect_kind(path) if kind == "auto" else kind
     if kind not in KINDS:
         raise ValueError(f"`kind` must be one of {['auto', *KINDS]}, got {kind!r}")
-    report = None
+    report: DatasetReport | None = None
+    wanted = None
+    if options.labels is not None and kind != "mocap":  # checked before any pose runs
+        wanted = {label_option(lab) for lab in options.labels}
+        unknown = wanted - set(EMOTIONS)
+        if unknown:
+            raise ValueError(f"unknown label(s) {sorted(unknown)}; valid: {', '.join(EMOTIONS)}")
     if kind == "mocap":
         mocap = options.mocap
         if options.labels is not None:
             mocap = replace(mocap, styles=tuple(style_names(options.labels)))
         movements = read_mocap(path, mocap)
+    elif kind == "skeletons":
+        skipped: dict[str, str] = {}
+        movements = read_skeletons(path, options.mocap, skipped=skipped)
+        report = DatasetReport(skipped=skipped) if skipped else None
     else:
         from offline.datasets.eila import read_eila
         from offline.datasets.folders import read_folders
 
-        wanted = None
-        if options.labels is not None:  # checked before any pose extraction runs
-            wanted = {label_option(lab) for lab in options.labels}
-            unknown = wanted - set(EMOTIONS)
-            if unknown:
-                raise ValueError(
-                    f"unknown label(s) {sorted(unknown)}; valid: {', '.join(EMOTIONS)}"
-                )
         reader = read_eila if kind == "eila" else read_folders
         cache = KeypointCache(options.cache_dir) if options.cache_dir else KeypointCache()
         movements, report = reader(
             path,
             cache=cache,
             pose_model=options.pose_model,
+            settings=options.pose,
             n_jobs=options.n_jobs,
             progress=options.progress,
         )
-        if wanted is not None:
-            movements = [s for s in movements if s.label in wanted]
+    if wanted is not None:
+        movements = [m for m in movements if m.label in wanted]
     if not movements:
         # say why (missing videos, nobody found, ...): the report is never printed otherwise
         why = "; ".join(report.lines()[1:]) if report is not None else ""

@@ -128,6 +128,7 @@ _WHAT = {
     "mocap": "motion-capture skeletons",
     "eila": "EiLA-layout videos through PoseLandmarker",
     "folders": "labelled videos through PoseLandmarker",
+    "skeletons": "3D skeleton files (.npz)",
 }
 
 
@@ -154,6 +155,7 @@ def read_all(
         ),
         cache_dir=res.cache_dir,
         pose_model=res.pose_model,
+        pose=recipe.pose,
         n_jobs=res.jobs,
         progress=res.progress,
     )

@@ -165,7 +165,7 @@ def test_unknown_mocap_label_lists_the_styles(mocap_root: Path) -> None:
 
 def test_unknown_kind(mocap_root: Path) -> None:
     with pytest.raises(
-        ValueError, match=r"`kind` must be one of \['auto', 'mocap', 'eila', 'folders'\], got 'csv'"
+        ValueError, match=r"`kind` must be one of \['auto', 'mocap', 'eila', 'folders', 'skeletons'\], got 'csv'"
     ):
         read_dataset(mocap_root, "csv")
 
@@ -236,7 +236,7 @@ def test_kind_can_be_forced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     )
     seqs, kind, _ = read_dataset(root, "folders")
     assert kind == "folders" and used == ["folders"] and len(seqs) == 1
-    assert registry.DEFAULT_GROUP == {"mocap": "content", "eila": "video", "folders": "video"}
+    assert set(registry.DEFAULT_GROUP) == set(registry.KINDS)  # every kind can be evaluated
 
 
 def test_dataset_report_adds_its_lines_after_the_extraction_lines() -> None:
@@ -271,3 +271,21 @@ def test_progress_is_passed_on_but_not_part_of_the_options_identity(
     assert ReadOptions(progress=bars) == ReadOptions() and hash(ReadOptions(progress=bars)) == hash(
         ReadOptions()
     )
+
+
+def test_skeleton_folders_are_detected_read_and_filtered(tmp_path: Path) -> None:
+    """A folder of .npz skeletons is its own kind; --labels filters it like videos."""
+    from offline.datasets.skeletons import view_movements  # noqa: F401  (the reader's module)
+
+    t = np.arange(60) / 30.0
+    base = np.zeros((60, len(sk.JOINTS), 3))
+    base[:, :, 1] = np.linspace(1.6, 0.1, len(sk.JOINTS))  # head above feet
+    base[:, :, 0] = np.tile([0, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1], (60, 1)) * 0.15
+    base[:, sk.L_WRIST, 1] += 0.2 * np.sin(2 * np.pi * t)
+    for name, label in (("a", "happy"), ("b", "sad")):
+        np.savez(tmp_path / f"{name}.npz", positions=base, joints=np.array(sk.JOINTS), fps=30.0,
+                 label=label, group=name)  # fmt: skip
+    assert detect_kind(tmp_path) == "skeletons"
+    movements, kind, _ = read_dataset(tmp_path, options=ReadOptions(labels=("Sad",)))
+    assert kind == "skeletons" and [m.label for m in movements] == ["Sad"]
+    assert movements[0].groups["group"] == "b"
