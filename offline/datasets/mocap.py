@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from offline.datasets.movement import Movement
+from offline.datasets.views import view_movements
 from offline.labels import STYLE_LABELS
 from offline.mocap.body import BANDAI, BodyMap, from_bvh
 from offline.mocap.bvh import DEFAULT_UNIT_M, BVHError, read_bvh
-from offline.mocap.virtual_camera import VirtualCamera
 
 # Style names of the Bandai-Namco data -> our label names. Other styles keep their own name.
 DEFAULT_STYLES = ("happy", "sad", "angry", "normal")
@@ -129,29 +129,15 @@ def clip_sequences(clip: Clip, options: MocapOptions, rng: np.random.Generator) 
     except BVHError as e:
         raise ValueError(str(e)) from None
     world = from_bvh(motion, options.body)
-    fps = 1.0 / motion.frame_time_s
-    visibility = np.ones(world.shape[:2], np.float32)
     label = STYLE_LABELS.get(clip.style, clip.style.capitalize())
-    out = []
-    for view in options.views_deg:
-        camera = VirtualCamera(yaw_deg=float(view), distance_m=options.distance_m)
-        plane = camera.image_points(world, fps)  # image-plane joints, not pixels
-        noisy_world = world
-        if options.image_jitter > 0:
-            height = np.nanmedian(np.ptp(plane[..., 1], axis=1))
-            plane = plane + rng.normal(0.0, options.image_jitter * height, plane.shape)
-        if options.world_jitter_m > 0:
-            noisy_world = world + rng.normal(0.0, options.world_jitter_m, world.shape)
-        out.append(
-            Movement(
-                world=noisy_world.astype(np.float32),
-                image=plane.astype(np.float32),
-                visibility=visibility,
-                t_s=motion.t_s,
-                label=label,
-                groups={"content": clip.content, "clip": clip.path.stem, "view_deg": f"{view:g}"},
-                source="mocap",
-                name=f"{clip.path.stem}@{view:g}",
-            )
-        )
-    return out
+    groups = {"content": clip.content, "clip": clip.path.stem}
+    return view_movements(
+        world,
+        motion.t_s,
+        label,
+        groups,
+        clip.path.stem,
+        options,
+        rng,
+        fps=1.0 / motion.frame_time_s,
+    )

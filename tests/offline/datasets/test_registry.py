@@ -165,7 +165,9 @@ def test_unknown_mocap_label_lists_the_styles(mocap_root: Path) -> None:
 
 def test_unknown_kind(mocap_root: Path) -> None:
     with pytest.raises(
-        ValueError, match=r"`kind` must be one of \['auto', 'mocap', 'eila', 'folders', 'skeletons'\], got 'csv'"
+        ValueError,
+        match=r"`kind` must be one of \['auto', 'mocap', 'eila', 'folders', 'skeletons'\], "
+        r"got 'csv'",
     ):
         read_dataset(mocap_root, "csv")
 

@@ -22,8 +22,8 @@ from offline.datasets.skeletons import (
     is_skeleton_folder,
     load_skeleton,
     read_skeletons,
-    view_movements,
 )
+from offline.datasets.views import view_movements
 from offline.labels import STYLE_LABELS
 from offline.mocap.body import from_bvh
 from offline.mocap.bvh import read_bvh
@@ -277,31 +277,50 @@ def _assert_same(ours: list[Any], theirs: list[Any]) -> None:
         assert (a.label, a.groups, a.source, a.name) == (b.label, b.groups, b.source, b.name)
 
 
+def _reference_views(world, t_s, fps, label, groups, name, options, rng):
+    """Motion capture's per-view numbers as `clip_sequences` computed them before it called
+    `view_movements` (camera, then image jitter, then world jitter), kept as the reference."""
+    from offline.datasets.movement import Movement
+    from offline.mocap.virtual_camera import VirtualCamera
+
+    out = []
+    for view in options.views_deg:
+        camera = VirtualCamera(yaw_deg=float(view), distance_m=options.distance_m)
+        plane = camera.image_points(world, fps)
+        noisy = world
+        if options.image_jitter > 0:
+            height = np.nanmedian(np.ptp(plane[..., 1], axis=1))
+            plane = plane + rng.normal(0.0, options.image_jitter * height, plane.shape)
+        if options.world_jitter_m > 0:
+            noisy = world + rng.normal(0.0, options.world_jitter_m, world.shape)
+        out.append(Movement(
+            world=noisy.astype(np.float32), image=plane.astype(np.float32),
+            visibility=np.ones(world.shape[:2], np.float32), t_s=t_s, label=label,
+            groups={**groups, "view_deg": f"{view:g}"}, source="mocap", name=f"{name}@{view:g}",
+        ))  # fmt: skip
+    return out
+
+
 def _compare_with_clip_sequences(root: Path, options: MocapOptions, n_clips: int) -> None:
     clips = list_clips(root)[:n_clips]
     assert clips
     for given_fps in (True, False):
-        rng_ours, rng_theirs = np.random.default_rng(7), np.random.default_rng(7)
+        rng_ours, rng_ref, rng_clip = (np.random.default_rng(7) for _ in range(3))
         for clip in clips:
             motion = read_bvh(clip.path, unit_m=options.unit_m)
             world = from_bvh(motion, options.body)
+            label = STYLE_LABELS.get(clip.style, clip.style.capitalize())
+            groups = {"content": clip.content, "clip": clip.path.stem}
+            fps = 1.0 / motion.frame_time_s
             ours = view_movements(
-                world, motion.t_s, STYLE_LABELS.get(clip.style, clip.style.capitalize()),
-                {"content": clip.content, "clip": clip.path.stem}, clip.path.stem, options,
-                rng_ours, fps=1.0 / motion.frame_time_s if given_fps else None,
+                world, motion.t_s, label, groups, clip.path.stem, options,
+                rng_ours, fps=fps if given_fps else None,
             )  # fmt: skip
-            _assert_same(ours, clip_sequences(clip, options, rng_theirs))
-
-
-def test_view_movements_equal_clip_sequences(tmp_path: Path) -> None:
-    root = write_mocap_folder(tmp_path / "mocap", contents=("walk", "wave"))
-    _compare_with_clip_sequences(root, JITTERY, n_clips=4)
-    _compare_with_clip_sequences(root, MocapOptions(views_deg=(30.0, 210.0)), n_clips=2)
-
-
-@pytest.mark.integration
-def test_view_movements_equal_clip_sequences_on_shared_clips(bandai_dir: Path) -> None:
-    _compare_with_clip_sequences(bandai_dir.parent, JITTERY, n_clips=2)
+            reference = _reference_views(
+                world, motion.t_s, fps, label, groups, clip.path.stem, options, rng_ref
+            )
+            _assert_same(ours, reference)
+            _assert_same(clip_sequences(clip, options, rng_clip), reference)
 
 
 def _features(movements: list[Any], feature_set: str) -> np.ndarray:
