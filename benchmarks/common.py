@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts: the parser and main, timing, summary statistics,
-the machine, inputs (windows, video clips) and child processes.
+the machine, inputs (windows, video clips), child processes, and run_all's benchmark runs
+and table rows.
 
 Every benchmark reports each figure as the median and spread (p5/p95, quartiles, min/max)
 of repeated measurements, and records the machine it ran on.
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -389,3 +391,90 @@ def run_logged(cmd: Sequence[str], log: Path, timeout_s: float | None = None) ->
                 f"{shown_command(cmd)} took longer than {timeout_s:g} s; stopped it"
             ) from None
     return done.returncode, time.perf_counter() - start
+
+
+# --- run_all: one benchmark's run, and table rows ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One benchmark run: its module, its arguments (full and --quick) and its label."""
+
+    key: str
+    module: str
+    label: str
+    args: tuple[str, ...] = ()
+    quick_args: tuple[str, ...] = ()
+    takes_model: bool = False
+
+
+def command(bench: Bench, out: Path, quick: bool, model: Path | None) -> list[str]:
+    cmd = [sys.executable, "-m", f"benchmarks.{bench.module}", *bench.args]
+    if quick:
+        cmd += bench.quick_args
+    if model is not None and bench.takes_model:
+        cmd += ["--model", str(model)]
+    return cmd + ["--out", str(out)]
+
+
+def run_bench(bench: Bench, out_dir: Path, quick: bool, model: Path | None) -> dict[str, Any]:
+    """Run one benchmark; its JSON (or its error), exit code, wall time and command."""
+    out = out_dir / f"{bench.key}.json"
+    log = out_dir / f"{bench.key}.log"
+    cmd = command(bench, out, quick, model)
+    out.unlink(missing_ok=True)  # never report a stale file as this run's
+    code, wall = run_logged(cmd, log)
+    entry: dict[str, Any] = {
+        "command": shown_command(cmd),
+        "exit_code": code,
+        "wall_s": round(wall, 1),
+        "log": str(log),
+    }
+    if code == 0 and out.is_file():
+        entry["result"] = json.loads(out.read_text())
+    else:
+        output = log.read_text(errors="replace")
+        entry["error"] = last_error_line(output, f"exit code {code}, no output")
+    return entry
+
+
+Row = tuple[str, str, str, str, str, str]  # benchmark, figure, median, spread, target, result
+
+
+def verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("pass" if ok else "**FAIL**")
+
+
+def spread_range(s: dict[str, Any], digits: int, unit: str = "") -> str:
+    u = f" {unit}" if unit else ""
+    return f"{s['min']:.{digits}f}–{s['max']:.{digits}f}{u} (n={s['n']})"
+
+
+def per_call_row(
+    name: str, figure: str, s: dict[str, Any], digits: int, target: str = "", result: str = ""
+) -> Row:
+    """A row of per-call milliseconds: median, p95 over the calls."""
+    return (
+        name,
+        figure,
+        f"{s['median']:.{digits}f} ms",
+        f"p95 {s['p95']:.{digits}f} ms (n={s['n']})",
+        target,
+        result,
+    )
+
+
+def speedup_row(name: str, figure: str, s: dict[str, Any], digits: int) -> Row:
+    """A row of a `common.speedup`: median, min-max over repeats, target, pass/fail."""
+    return (
+        name,
+        figure,
+        f"{s['median']:.{digits}f}x",
+        spread_range(s, digits, "x"),
+        f">= {s['target']:g}x",
+        verdict(s["met"]),
+    )
+
+
+def md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
+    Row,
     benchmark_parser,
     clip_or_demo,
     fmt_speedup,
@@ -46,6 +47,8 @@ from benchmarks.common import (
     looped_frames,
     run_benchmark,
     speedup,
+    speedup_row,
+    spread_range,
     summarise,
 )
 
@@ -277,6 +280,28 @@ def report(results: dict[str, Any]) -> str:
                 f"  speed-up ours --jobs {jobs.removeprefix('jobs')} / study: {fmt_speedup(s, 2)}"
             )
     return "\n".join(lines)
+
+
+def rows(r: dict[str, Any]) -> list[Row]:
+    """benchmarks.run_all's table rows."""
+    name = "offline keypoint extraction"
+    out: list[Row] = []
+    for wname, w in r["workloads"].items():
+        for method, m in w["methods"].items():
+            out.append(
+                (
+                    name,
+                    f"{wname} ({w['description']}): {method_label(method)}",
+                    f"{m['fps']['median']:.2f} frames/s",
+                    spread_range(m["fps"], 2, "frames/s"),
+                    "",
+                    "",
+                )
+            )
+        for jobs, s in w["speedup"].items():
+            figure = f"{wname}: speed-up ours --jobs {jobs.removeprefix('jobs')} / study"
+            out.append(speedup_row(name, figure, s, 2))
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@
 Each benchmark runs as its own process (`python -m benchmarks.<name> ... --out
 <out-dir>/<name>.json`, its output kept in <out-dir>/<name>.log), one after the other:
 pipeline_speed, feature_speed, extraction_speed, frame_budget at 640x480 and at
-1280x720, retrain_time and soak. Then `results.json` (every benchmark's JSON, the
+1280x720, cluster_speed, retrain_time and soak. Then `results.json` (every benchmark's JSON, the
 machine, the commands) and `results.md` (a table: figure, median, spread, target,
 pass/fail; then the machine) are written to the output folder.
 
@@ -17,40 +17,32 @@ not change the exit code: the table says so.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import extraction_speed, feature_speed, soak
-from benchmarks.common import (
+from benchmarks import cluster_speed, extraction_speed, feature_speed, soak
+from benchmarks.common import (  # noqa: F401 - Bench, command, run_bench: run_all's API
     REPO_ROOT,
-    last_error_line,
+    Bench,
+    Row,
+    command,
     load_average,
     machine,
     machine_line,
-    run_logged,
-    shown_command,
+    md_cell,
+    per_call_row,
+    run_bench,
+    speedup_row,
+    spread_range,
+    verdict,
     write_json,
 )
 from benchmarks.retrain_time import keypoint_note
 
 DEFAULT_OUT_DIR = REPO_ROOT / "benchmarks" / "results"
-
-
-@dataclass(frozen=True)
-class Bench:
-    """One benchmark run: its module, its arguments (full and --quick) and its label."""
-
-    key: str
-    module: str
-    label: str
-    args: tuple[str, ...] = ()
-    quick_args: tuple[str, ...] = ()
-    takes_model: bool = False
 
 
 BENCHES: tuple[Bench, ...] = (
@@ -83,6 +75,7 @@ BENCHES: tuple[Bench, ...] = (
         ("--duration", "10"),
         takes_model=True,
     ),
+    Bench("cluster_speed", "cluster_speed", "extraction on a cluster", quick_args=("--quick",)),
     Bench("retrain_time", "retrain_time", "retrain from cached keypoints", quick_args=("--quick",)),
     Bench(
         "soak",
@@ -94,74 +87,7 @@ BENCHES: tuple[Bench, ...] = (
 )
 
 
-def command(bench: Bench, out: Path, quick: bool, model: Path | None) -> list[str]:
-    cmd = [sys.executable, "-m", f"benchmarks.{bench.module}", *bench.args]
-    if quick:
-        cmd += bench.quick_args
-    if model is not None and bench.takes_model:
-        cmd += ["--model", str(model)]
-    return cmd + ["--out", str(out)]
-
-
-def run_bench(bench: Bench, out_dir: Path, quick: bool, model: Path | None) -> dict[str, Any]:
-    """Run one benchmark; its JSON (or its error), exit code, wall time and command."""
-    out = out_dir / f"{bench.key}.json"
-    log = out_dir / f"{bench.key}.log"
-    cmd = command(bench, out, quick, model)
-    out.unlink(missing_ok=True)  # never report a stale file as this run's
-    code, wall = run_logged(cmd, log)
-    entry: dict[str, Any] = {
-        "command": shown_command(cmd),
-        "exit_code": code,
-        "wall_s": round(wall, 1),
-        "log": str(log),
-    }
-    if code == 0 and out.is_file():
-        entry["result"] = json.loads(out.read_text())
-    else:
-        output = log.read_text(errors="replace")
-        entry["error"] = last_error_line(output, f"exit code {code}, no output")
-    return entry
-
-
 # --- the table --------------------------------------------------------------------------
-
-Row = tuple[str, str, str, str, str, str]  # benchmark, figure, median, spread, target, result
-
-
-def _verdict(ok: bool | None) -> str:
-    return "" if ok is None else ("pass" if ok else "**FAIL**")
-
-
-def _range(s: dict[str, Any], digits: int, unit: str = "") -> str:
-    u = f" {unit}" if unit else ""
-    return f"{s['min']:.{digits}f}–{s['max']:.{digits}f}{u} (n={s['n']})"
-
-
-def _per_call_row(
-    name: str, figure: str, s: dict[str, Any], digits: int, target: str = "", result: str = ""
-) -> Row:
-    """A row of per-call milliseconds: median, p95 over the calls."""
-    return (
-        name,
-        figure,
-        f"{s['median']:.{digits}f} ms",
-        f"p95 {s['p95']:.{digits}f} ms (n={s['n']})",
-        target,
-        result,
-    )
-
-
-def _speedup_row(name: str, figure: str, s: dict[str, Any], digits: int) -> Row:
-    """A row of a `common.speedup`: median, min-max over repeats, target, pass/fail."""
-    return (
-        name,
-        figure,
-        f"{s['median']:.{digits}f}x",
-        _range(s, digits, "x"),
-        f">= {s['target']:g}x",
-        _verdict(s["met"]),
-    )
 
 
 def rows_pipeline_speed(r: dict[str, Any]) -> list[Row]:
@@ -170,22 +96,22 @@ def rows_pipeline_speed(r: dict[str, Any]) -> list[Row]:
     if "pose_video_mode" in r:
         p = r["pose_video_mode"]
         wh = f"{p['frame_wh'][0]}x{p['frame_wh'][1]}"
-        out.append(_per_call_row(name, f"pose detect, video mode, {wh}", p["ms"], 2))
+        out.append(per_call_row(name, f"pose detect, video mode, {wh}", p["ms"], 2))
     target = r["vectorize_target"]
     for fs, v in r["vectorize"].items():
         checked = fs == target["feature_set"]
         out.append(
-            _per_call_row(
+            per_call_row(
                 name,
                 f"vectorize '{fs}' per window",
                 v["ms"],
                 3,
                 f"< {target['target_ms']} ms" if checked else "",
-                _verdict(target["met"]) if checked else "",
+                verdict(target["met"]) if checked else "",
             )
         )
     t = r["tick_push_window"]
-    out.append(_per_call_row(name, "buffer push + window per tick", t["ms"], 3))
+    out.append(per_call_row(name, "buffer push + window per tick", t["ms"], 3))
     return out
 
 
@@ -199,34 +125,13 @@ def rows_feature_speed(r: dict[str, Any]) -> list[Row]:
                 name,
                 feature_speed.method_label(method) + " per window",
                 f"{a['median']:.4f} ms",
-                f"p95 {a['p95']:.4f} ms; repeat medians {_range(rep, 4, 'ms')}",
+                f"p95 {a['p95']:.4f} ms; repeat medians {spread_range(rep, 4, 'ms')}",
                 "",
                 "",
             )
         )
     for pair, s in r["speedup"].items():
-        out.append(_speedup_row(name, f"speed-up {pair}", s, 0))
-    return out
-
-
-def rows_extraction_speed(r: dict[str, Any]) -> list[Row]:
-    name = "offline keypoint extraction"
-    out: list[Row] = []
-    for wname, w in r["workloads"].items():
-        for method, m in w["methods"].items():
-            out.append(
-                (
-                    name,
-                    f"{wname} ({w['description']}): {extraction_speed.method_label(method)}",
-                    f"{m['fps']['median']:.2f} frames/s",
-                    _range(m["fps"], 2, "frames/s"),
-                    "",
-                    "",
-                )
-            )
-        for jobs, s in w["speedup"].items():
-            figure = f"{wname}: speed-up ours --jobs {jobs.removeprefix('jobs')} / study"
-            out.append(_speedup_row(name, figure, s, 2))
+        out.append(speedup_row(name, f"speed-up {pair}", s, 0))
     return out
 
 
@@ -243,7 +148,7 @@ def rows_frame_budget(r: dict[str, Any]) -> list[Row]:
             f"{r['sustained_fps']:.1f}",
             f"{r['frames_processed']} frames, {r['dropped']} dropped",
             f">= {b['fps_min']:g}" if budgeted else "",
-            _verdict(b["fps_ok"]) if budgeted else "",
+            verdict(b["fps_ok"]) if budgeted else "",
         ),
         (
             name,
@@ -259,7 +164,7 @@ def rows_frame_budget(r: dict[str, Any]) -> list[Row]:
             f"{s['end_to_end_latency']['median']:.1f} ms",
             f"p95 {s['end_to_end_latency']['p95']:.1f} ms",
             f"p95 <= {b['latency_p95_ms_max']:g} ms" if budgeted else "",
-            _verdict(b["latency_ok"]) if budgeted else "",
+            verdict(b["latency_ok"]) if budgeted else "",
         ),
         (
             name,
@@ -267,7 +172,7 @@ def rows_frame_budget(r: dict[str, Any]) -> list[Row]:
             f"{s['non_pose']['median']:.2f} ms",
             f"p95 {s['non_pose']['p95']:.2f} ms",
             f"p95 <= {b['non_pose_p95_ms_max']:g} ms" if budgeted else "",
-            _verdict(b["non_pose_ok"]) if budgeted else "",
+            verdict(b["non_pose_ok"]) if budgeted else "",
         ),
     ]
 
@@ -281,7 +186,7 @@ def rows_retrain_time(r: dict[str, Any]) -> list[Row]:
                 "retrain",
                 f"{case}: `{c['command']}` ({last['windows']} windows, {keypoint_note(last)})",
                 f"{c['seconds']['median']:.1f} s",
-                _range(c["seconds"], 1, "s"),
+                spread_range(c["seconds"], 1, "s"),
                 "",
                 "",
             )
@@ -308,7 +213,7 @@ def rows_soak(r: dict[str, Any]) -> list[Row]:
             f"{rss[base]:.1f} → {rss['end']:.1f} MB (lowest {rss['min_after_baseline']:.1f} MB)"
             + _trend(rss.get("slope_mb_per_1000_frames_from_frame_1000")),
             f"both <= +{soak.RSS_TOLERANCE_MB:g} MB",
-            _verdict(ok["rss_within_10mb"]),
+            verdict(ok["rss_within_10mb"]),
         ),
         (
             name,
@@ -316,7 +221,7 @@ def rows_soak(r: dict[str, Any]) -> list[Row]:
             f"{fds[base]} → {fds['end']}",
             f"max {fds['max']}",
             "no growth",
-            _verdict(ok["no_fd_leak"]),
+            verdict(ok["no_fd_leak"]),
         ),
         (
             name,
@@ -325,7 +230,7 @@ def rows_soak(r: dict[str, Any]) -> list[Row]:
             f"p95 {first['p95_ms']:.1f} → {last['p95_ms']:.1f} ms; trend "
             f"{lat['slope_ms_per_1000_frames']:+.2f} ms/1000 frames",
             f"last p50 <= {r['latency_limit_p50_ms']:.1f} ms",
-            _verdict(ok["no_latency_growth"]),
+            verdict(ok["no_latency_growth"]),
         ),
     ]
 
@@ -333,16 +238,13 @@ def rows_soak(r: dict[str, Any]) -> list[Row]:
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "pipeline_speed": rows_pipeline_speed,
     "feature_speed": rows_feature_speed,
-    "extraction_speed": rows_extraction_speed,
+    "extraction_speed": extraction_speed.rows,
+    "cluster_speed": cluster_speed.rows,
     "frame_budget_640x480": rows_frame_budget,
     "frame_budget_1280x720": rows_frame_budget,
     "retrain_time": rows_retrain_time,
     "soak": rows_soak,
 }
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -361,7 +263,7 @@ def markdown(results: dict[str, Any]) -> str:
         except (KeyError, TypeError, IndexError) as e:
             failed.append(f"- {key}: unexpected JSON ({type(e).__name__}: {e})")
             continue
-        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+        lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
     lines += [
         "",
         f"Measured {results['finished']} "
