@@ -109,14 +109,21 @@ def checksum(arrays: Mapping[str, npt.NDArray[Any]]) -> str:
 
 
 def cache_key(
-    video_sha: str, model_sha: str, settings: PoseSettings, request: StreamRequest
+    video_sha: str,
+    model_sha: str,
+    settings: PoseSettings,
+    request: StreamRequest,
+    split: tuple[int, int] | None = None,
 ) -> str:
-    """sha256 of everything the stream depends on: video, pose model, settings, frames, boxes."""
-    payload = {
+    """sha256 of everything the stream depends on: video, pose model, settings, frames,
+    boxes, and for a long video extracted in time ranges, (range frames, overlap)."""
+    payload: dict[str, Any] = {
         "version": KEYPOINTS_VERSION,
         "video": video_sha,
         "model": model_sha,
         "settings": asdict(settings),
         **request.spec(),
     }
+    if split is not None:
+        payload["split"] = list(split)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

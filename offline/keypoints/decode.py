@@ -49,8 +49,12 @@ class OpenVideo:
         self.frame_wh: tuple[int, int] | None = None
         self.skipped: list[int] = []
 
-    def frames(self, *, max_side: int = 0, prefetch: int = 0) -> Generator[VideoFrame, None, None]:
+    def frames(
+        self, *, max_side: int = 0, prefetch: int = 0, start: int = 0
+    ) -> Generator[VideoFrame, None, None]:
         """Decode every frame in order (t_s = index / fps), at most once per capture.
+
+        `start` > 0 begins at that frame index (a seek; checked, else decoded up to it).
 
         As `pipeline.video.iter_frames`: failed frames are skipped (and listed in
         `skipped`), the file ends after `MAX_CONSECUTIVE_FAILURES` failures in a row or
@@ -63,15 +67,28 @@ class OpenVideo:
             VideoError: no frame decodes.
         """
         if prefetch > 0:
-            yield from _prefetched(self._decode(max_side), prefetch)
+            yield from _prefetched(self._decode(max_side, start), prefetch)
         else:
-            yield from self._decode(max_side)
+            yield from self._decode(max_side, start)
 
-    def _decode(self, max_side: int) -> Generator[VideoFrame, None, None]:
+    def _seek(self, start: int) -> None:
+        """Position the capture at frame `start`: a seek, checked; else decode up to it."""
+        import cv2
+
+        cap = self._cap
+        if cap.set(cv2.CAP_PROP_POS_FRAMES, start) and cap.get(cv2.CAP_PROP_POS_FRAMES) == start:
+            return
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        for _ in range(start):
+            cap.grab()
+
+    def _decode(self, max_side: int, start: int = 0) -> Generator[VideoFrame, None, None]:
         cap, total = self._cap, self.info.total_frames
         try:
+            if start > 0:
+                self._seek(start)
             size: tuple[int, int] | None = None
-            index, produced = 0, 0
+            index, produced = start, 0
             pending: list[int] = []  # failed indices, skipped once a later frame decodes
             while len(pending) < MAX_CONSECUTIVE_FAILURES:
                 ok, image = cap.read()

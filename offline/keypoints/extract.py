@@ -95,6 +95,7 @@ def extract_video(
     settings: PoseSettings,
     on_open: Callable[[VideoInfo], None] | None = None,
     on_frames: Callable[[int], None] | None = None,
+    span: tuple[int, int | None] = (0, None),
 ) -> list[KeypointStream]:
     """Open and decode `video` once and run every request on it (one PoseEstimator each).
 
@@ -105,6 +106,8 @@ def extract_video(
         settings: pose settings.
         on_open: called with the video's header (frame count, fps) once it is open.
         on_frames: called with the number of pose calls made after each decoded frame.
+        span: (first, end) frame indices decoded (end exclusive; None: to the end), for
+            whole-video requests run on part of a long video (`run.plan_segments`).
 
     Returns:
         One stream per request, in order.
@@ -123,14 +126,17 @@ def extract_video(
         if s.request.frames is not None:
             for row, index in enumerate(s.request.frames.tolist()):
                 wanted.setdefault(index, []).append((s, row))
-    last = math.inf if every else max(wanted)
+    first, end = span
+    last = (math.inf if end is None else end - 1) if every else max(wanted)
     # Whole frames are scaled while decoding, on the prefetch thread; crops are cut from
     # full-resolution frames and scaled afterwards.
     whole = all(r.boxes is None for r in requests)
     with OpenVideo(video) as opened:
         if on_open is not None:
             on_open(opened.info)
-        frames = opened.frames(max_side=settings.max_side if whole else 0, prefetch=PREFETCH)
+        frames = opened.frames(
+            max_side=settings.max_side if whole else 0, prefetch=PREFETCH, start=first
+        )
         try:
             for vf in frames:
                 wh = opened.frame_wh  # set with the first frame, before scaling

@@ -10,7 +10,7 @@ Progress goes to an `offline.progress.Progress` callback.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,12 @@ from pipeline.video import VideoError, VideoInfo
 
 # The `Progress` task of extraction; its units are pose calls (frames of a stream).
 PROGRESS_TASK = "pose frames"
+
+# A whole-video request on a video longer than 1.5 x SEGMENT_FRAMES frames runs as time
+# ranges of SEGMENT_FRAMES (2 min at 30 fps), each a unit of work of its own, decoded from
+# SEGMENT_OVERLAP frames earlier so the tracker has found the person by its first frame.
+SEGMENT_FRAMES = 3600
+SEGMENT_OVERLAP = 30
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ def extract_streams(
     model_sha = file_sha256(model_path)
     streams: dict[str, KeypointStream] = {}
     todo: list[tuple[VideoJob, dict[str, str]]] = []  # job with only uncached requests, keys
+    units: list[tuple[int, Segment]] = []  # (index in todo, a unit of work)
     for job in jobs:
         if not Path(job.video).is_file():
             report.missing_videos[str(job.video)] = "not found"
@@ -119,31 +126,67 @@ def extract_streams(
             else:
                 streams[r.name] = hit
                 report.n_cached += 1
-        if pending:
-            todo.append((VideoJob(Path(job.video), tuple(pending)), keys))
+        if not pending:
+            continue
+        pending_job = VideoJob(Path(job.video), tuple(pending))
+        segments = plan_segments(pending_job)
+        if len(segments) > 1:  # split streams are stored apart from whole-video ones
+            split = (SEGMENT_FRAMES, SEGMENT_OVERLAP)
+            keys, still = {}, []
+            for r in pending:
+                key = cache_key(video_sha, model_sha, settings, r, split=split)
+                hit = cache.load(key, discarded=report.discarded_cache) if cache else None
+                if hit is None:
+                    keys[r.name] = key
+                    still.append(r)
+                else:
+                    streams[r.name] = hit
+                    report.n_cached += 1
+            if not still:
+                continue
+            pending_job = VideoJob(Path(job.video), tuple(still))
+            segments = [replace(g, job=pending_job) for g in segments]
+        todo.append((pending_job, keys))
+        units += [(len(todo) - 1, g) for g in segments]
 
     count = _FrameCount(progress, sum(_chosen_frames(job) for job, _ in todo))
     ex = executor if executor is not None else cluster.current(n_jobs)
     # serial runs (in this process) count frame by frame; the others as each video ends
-    serial = isinstance(ex, cluster.LocalExecutor) and (ex.workers == 1 or len(todo) < 2)
+    serial = isinstance(ex, cluster.LocalExecutor) and (ex.workers == 1 or len(units) < 2)
     if todo:
         count.start()
     shared = _Shared(str(model_path), settings, count if serial else None)
-    results = ex.map_unordered(_unit, [job for job, _ in todo], shared)
-    for i, (found, error, header_frames) in results:
+    results = ex.map_unordered(_unit, [g for _, g in units], shared)
+    parts: dict[int, dict[int, list[KeypointStream]]] = {}  # todo index -> segment -> streams
+    n_parts = [0] * len(todo)
+    for i, _ in units:
+        n_parts[i] += 1
+    failed: set[int] = set()
+    for u, (found, error, header_frames) in results:
+        i, segment = units[u]
         job, keys = todo[i]
         if not serial:
             count.add_total(_whole_videos(job) * header_frames)
             count.add_done(sum(int(s.frames.size) for s in found or ()))
+        if i in failed:
+            continue
         if found is None:
             report.missing_videos[str(job.video)] = error or "unreadable"
+            failed.add(i)
             continue
-        for request, stream in zip(job.requests, found, strict=True):
+        done = parts.setdefault(i, {})
+        done[u] = [s.since(segment.begin) for s in found] if segment.begin else found
+        if len(done) < n_parts[i]:
+            continue
+        pieces = [done[k] for k in sorted(done)]
+        for k, request in enumerate(job.requests):
+            stream = KeypointStream.concat([p[k] for p in pieces])
             report.n_extracted += 1
             report.n_frames_extracted += int(stream.frames.size)
             streams[request.name] = stream
             if cache is not None:
                 cache.save(keys[request.name], stream)
+        del parts[i]
     if todo:
         count.finish()
     for name, stream in streams.items():
@@ -154,9 +197,11 @@ def extract_streams(
     return streams, report
 
 
-def _unit(shared: _Shared, job: VideoJob) -> _Result:
-    """One extraction unit (a video and its requests), run by an `Executor`."""
-    return _job_worker(job, shared.model_path, shared.settings, shared.count)
+def _unit(shared: _Shared, segment: Segment) -> _Result:
+    """One extraction unit (a video, or a time range of a long one), run by an `Executor`."""
+    return _job_worker(
+        segment.job, shared.model_path, shared.settings, shared.count, segment.span()
+    )
 
 
 def _job_worker(
@@ -164,17 +209,21 @@ def _job_worker(
     model_path: str,
     settings: PoseSettings,
     count: _FrameCount | None = None,
+    span: tuple[int, int | None] = (0, None),
 ) -> _Result:
-    """Streams of one job, or None and why its video could not be read (runs in workers).
+    """Streams of one job, or None and why its video could not be read (runs in workers);
+    and the frames its whole-video requests expect from the header (of `span` only).
 
     With `count` (serial runs), the video's frames are counted as they run through pose.
     """
-    header: list[VideoInfo] = []
+    expected: list[int] = []
 
     def on_open(info: VideoInfo) -> None:
-        header.append(info)
+        first, end = span
+        n = info.total_frames if end is None else min(end, info.total_frames)
+        expected.append(max(n - first, 0))
         if count is not None:
-            count.add_total(_whole_videos(job) * info.total_frames)
+            count.add_total(_whole_videos(job) * expected[0])
 
     try:
         found = extract_video(
@@ -184,10 +233,50 @@ def _job_worker(
             settings,
             on_open=on_open,
             on_frames=None if count is None else count.add_done,
+            span=span,
         )
     except (FileNotFoundError, VideoError) as e:
-        return None, str(e), header[0].total_frames if header else 0
-    return found, None, header[0].total_frames if header else 0
+        return None, str(e), expected[0] if expected else 0
+    return found, None, expected[0] if expected else 0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A unit of extraction: a job's video whole, or the frames [begin, end) of a long one,
+    decoded from `begin - overlap` so the tracker has settled by `begin` (the overlap's
+    rows are dropped)."""
+
+    job: VideoJob
+    begin: int = 0
+    end: int | None = None  # None: to the video's end
+    overlap: int = 0
+
+    def span(self) -> tuple[int, int | None]:
+        """(first frame decoded, end), for `extract.extract_video`."""
+        return max(self.begin - self.overlap, 0), self.end
+
+
+def plan_segments(job: VideoJob) -> list[Segment]:
+    """The units of one job: the video whole, or, when every request takes every frame
+    and the header counts more than 1.5 x `SEGMENT_FRAMES` frames, consecutive time
+    ranges of `SEGMENT_FRAMES` (the last to the video's end) with `SEGMENT_OVERLAP`
+    frames of warm-up each, so that one long video can use several workers.
+
+    Where units run does not change the plan (it depends on the video's header only), so
+    a cluster run gives what a local run gives; a split video's streams differ from an
+    unsplit run's only in the tracking just after each boundary, and are cached under
+    their own key (`cache_key(..., split=...)`)."""
+    if any(r.frames is not None for r in job.requests):
+        return [Segment(job)]
+    try:
+        total = VideoInfo.from_path(job.video).total_frames
+    except (FileNotFoundError, VideoError):
+        return [Segment(job)]  # the unit reports why
+    if total <= 1.5 * SEGMENT_FRAMES:
+        return [Segment(job)]
+    starts = range(0, total - SEGMENT_FRAMES // 2, SEGMENT_FRAMES)
+    bounds = [*starts[1:], None]
+    return [Segment(job, a, b, SEGMENT_OVERLAP) for a, b in zip(starts, bounds, strict=True)]
 
 
 def _chosen_frames(job: VideoJob) -> int:

@@ -11,7 +11,7 @@ the shared joints exactly as the live app does (`PoseFrame.joints()`,
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -130,6 +130,28 @@ class KeypointStream:
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         return {name: np.asarray(getattr(self, name)) for name in ARRAYS}
+
+    def since(self, frame: int) -> KeypointStream:
+        """The rows of frames >= `frame` (lost frames too)."""
+        keep = self.frames >= frame
+        return replace(
+            self,
+            **{n: getattr(self, n)[keep] for n in ("image", "world", "visibility", "presence")},
+            frames=self.frames[keep],
+            t_s=self.t_s[keep],
+            unreadable_frames=self.unreadable_frames[self.unreadable_frames >= frame],
+            frames_past_end=self.frames_past_end[self.frames_past_end >= frame],
+        )
+
+    @staticmethod
+    def concat(parts: list[KeypointStream]) -> KeypointStream:
+        """Consecutive parts of one stream (time ranges of a video) as one stream."""
+        if len(parts) == 1:
+            return parts[0]
+        joined = {
+            n: np.concatenate([getattr(p, n) for p in parts]) for n in ARRAYS if n != "image_wh"
+        }
+        return KeypointStream(**joined, image_wh=parts[0].image_wh)
 
 
 def digest(a: npt.NDArray[Any]) -> str:

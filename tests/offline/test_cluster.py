@@ -136,6 +136,21 @@ def test_a_killed_worker_has_its_unit_retried_without_loss_or_duplicates(
     engine.client.wait_for_workers(2, timeout=60)  # the nanny restarted it
 
 
+def test_a_long_video_split_in_time_ranges_gives_the_local_result(
+    engine: Any, tmp_path: Path, fake_pose: FakePose, fake_model: Path, monkeypatch: Any
+) -> None:
+    from offline.keypoints import run
+
+    monkeypatch.setattr(run, "SEGMENT_FRAMES", 8)  # planned here, in the driver
+    monkeypatch.setattr(run, "SEGMENT_OVERLAP", 3)
+    jobs = [VideoJob(write_video(tmp_path / "long.mp4", square_frames(30)), (StreamRequest("w"),))]
+    assert len(run.plan_segments(jobs[0])) == 4
+    local, _ = extract_streams(jobs, pose_model=fake_model)
+    done, report = extract_streams(jobs, pose_model=fake_model, executor=engine)
+    assert report.n_extracted == 1 and report.n_frames_extracted == 30
+    assert_bitwise_equal(local, done)
+
+
 def test_engine_errors_are_one_clear_line() -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="'local' or a Dask scheduler"):
         cluster.check_address("somewhere")
@@ -224,7 +239,10 @@ def test_render_tool_on_the_cluster_writes_the_serial_videos(engine: Any, tmp_pa
 
 
 @pytest.mark.integration
-def test_real_pose_model_on_the_cluster_equals_one_process(engine: Any, tmp_path: Path) -> None:
+def test_real_pose_model_on_the_cluster_equals_one_process(
+    engine: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from offline.keypoints import run
     from tests.offline.keypoints.test_run import _astronaut_video
 
     jobs = [
@@ -236,3 +254,11 @@ def test_real_pose_model_on_the_cluster_equals_one_process(engine: Any, tmp_path
     assert report.n_frames_extracted == 6 + 7 + 8
     assert all(s.found.all() for s in done.values())
     assert_bitwise_equal(serial, done)
+    # a video split in time ranges: the same ranges and warm-ups wherever they run
+    monkeypatch.setattr(run, "SEGMENT_FRAMES", 6)
+    monkeypatch.setattr(run, "SEGMENT_OVERLAP", 2)
+    long = [VideoJob(_astronaut_video(tmp_path / "long.mp4", 18), (StreamRequest("l"),))]
+    split_serial, _ = extract_streams(long)
+    split_done, report = extract_streams(long, executor=engine)
+    assert report.n_frames_extracted == 18 and split_done["l"].found.all()
+    assert_bitwise_equal(split_serial, split_done)

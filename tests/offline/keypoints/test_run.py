@@ -148,3 +148,40 @@ def test_real_pose_model_finds_the_person_and_parallel_matches_serial(tmp_path: 
     for name, track in serial.items():
         np.testing.assert_allclose(parallel[name].world, track.world, atol=1e-5)
         np.testing.assert_allclose(parallel[name].image, track.image, atol=1e-5)
+
+
+def test_a_long_video_runs_as_time_ranges_that_join_up_exactly(
+    tmp_path: Path, fake_pose: FakePose, fake_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stateless pose stand-in sees the same frames split or not, so the joined ranges
+    equal the whole-video stream; each range is its own estimator, warmed up beforehand."""
+    from offline.keypoints import run
+    from tests.offline.keypoints.conftest import square_frames
+
+    video = write_video(tmp_path / "long.mp4", square_frames(30))
+    whole, _ = extract_streams([VideoJob(video, (StreamRequest("w"),))], pose_model=fake_model)
+    assert fake_pose.constructed == 1
+    monkeypatch.setattr(run, "SEGMENT_FRAMES", 8)
+    monkeypatch.setattr(run, "SEGMENT_OVERLAP", 3)
+    job = VideoJob(video, (StreamRequest("w"),))
+    assert [(g.begin, g.end) for g in run.plan_segments(job)] == [
+        (0, 8), (8, 16), (16, 24), (24, None),
+    ]  # fmt: skip
+    cache = KeypointCache(tmp_path / "cache")
+    calls: list[tuple[str, int, int]] = []
+    split, report = extract_streams(
+        [job], pose_model=fake_model, cache=cache, progress=lambda *a: calls.append(a)
+    )
+    assert fake_pose.constructed == 1 + 4
+    assert fake_pose.detect_calls == 30 + 30 + 3 * 3  # the overlaps run twice
+    assert report.n_extracted == 1 and report.n_frames_extracted == 30
+    assert calls[-1] == (PROGRESS_TASK, 39, 39)
+    for name, a in whole["w"].arrays().items():
+        assert a.tobytes() == split["w"].arrays()[name].tobytes(), name
+    # stored under its own key (split streams are not whole-video ones), then served
+    assert len(list(cache.directory.glob("*.npz"))) == 1
+    again, report = extract_streams([job], pose_model=fake_model, cache=cache)
+    assert report.n_cached == 1 and fake_pose.constructed == 5
+    # chosen-frame requests are never split
+    some = VideoJob(video, (StreamRequest("s", frames=np.arange(0, 30, 2)),))
+    assert len(run.plan_segments(some)) == 1
