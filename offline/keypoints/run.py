@@ -2,8 +2,9 @@
 
 `extract_streams` plans one `VideoJob` per video with only its uncached requests, serves
 cached requests from `KeypointCache`, runs the jobs on an `offline.cluster.Executor` (each
-video opened and decoded once, see `extract.extract_video`), fills the cache, and returns
-an `ExtractionReport` of what was missing or skipped instead of printing anything.
+video opened and decoded once, see `extract.extract_video`; a long video as time ranges,
+`plan_segments`), fills the cache as each video is done, and returns an
+`ExtractionReport` of what was missing or skipped instead of printing anything.
 Progress goes to an `offline.progress.Progress` callback.
 """
 
@@ -116,35 +117,18 @@ def extract_streams(
             report.missing_videos[str(job.video)] = "not found"
             continue
         video_sha = file_sha256(job.video)
-        keys, pending = {}, []
-        for r in job.requests:
-            key = cache_key(video_sha, model_sha, settings, r)
-            hit = cache.load(key, discarded=report.discarded_cache) if cache else None
-            if hit is None:
-                keys[r.name] = key
-                pending.append(r)
-            else:
-                streams[r.name] = hit
-                report.n_cached += 1
+        shas = (video_sha, model_sha)
+        keys, pending = _serve(job.requests, shas, settings, None, cache, streams, report)
         if not pending:
             continue
         pending_job = VideoJob(Path(job.video), tuple(pending))
         segments = plan_segments(pending_job)
         if len(segments) > 1:  # split streams are stored apart from whole-video ones
             split = (SEGMENT_FRAMES, SEGMENT_OVERLAP)
-            keys, still = {}, []
-            for r in pending:
-                key = cache_key(video_sha, model_sha, settings, r, split=split)
-                hit = cache.load(key, discarded=report.discarded_cache) if cache else None
-                if hit is None:
-                    keys[r.name] = key
-                    still.append(r)
-                else:
-                    streams[r.name] = hit
-                    report.n_cached += 1
-            if not still:
+            keys, pending = _serve(pending, shas, settings, split, cache, streams, report)
+            if not pending:
                 continue
-            pending_job = VideoJob(Path(job.video), tuple(still))
+            pending_job = VideoJob(Path(job.video), tuple(pending))
             segments = [replace(g, job=pending_job) for g in segments]
         todo.append((pending_job, keys))
         units += [(len(todo) - 1, g) for g in segments]
@@ -195,6 +179,30 @@ def extract_streams(
         if stream.frames_past_end.size:
             report.frames_past_end[name] = stream.frames_past_end.tolist()
     return streams, report
+
+
+def _serve(
+    requests: Iterable[StreamRequest],
+    shas: tuple[str, str],
+    settings: PoseSettings,
+    split: tuple[int, int] | None,
+    cache: KeypointCache | None,
+    streams: dict[str, KeypointStream],
+    report: ExtractionReport,
+) -> tuple[dict[str, str], list[StreamRequest]]:
+    """Put the cached requests' streams in `streams`; the others' keys, and the others.
+    `shas`: the video's and the pose model's sha256."""
+    keys, pending = {}, []
+    for r in requests:
+        key = cache_key(*shas, settings, r, split=split)
+        hit = cache.load(key, discarded=report.discarded_cache) if cache else None
+        if hit is None:
+            keys[r.name] = key
+            pending.append(r)
+        else:
+            streams[r.name] = hit
+            report.n_cached += 1
+    return keys, pending
 
 
 def _unit(shared: _Shared, segment: Segment) -> _Result:
