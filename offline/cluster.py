@@ -98,7 +98,7 @@ class DaskExecutor:
                 n_workers=workers,
                 threads_per_worker=1,  # one pose model / one fit per process at a time
                 processes=True,
-                dashboard_address=":0",  # a free port: never clashes with another cluster
+                dashboard_address="127.0.0.1:0",  # loopback, a free port: no clash, not exposed
             )
             self.client: Any = dist.Client(self._cluster)
         else:
