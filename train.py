@@ -24,11 +24,12 @@ from offline.cluster import check_address
 from offline.console import progress_bars
 from offline.datasets.registry import KINDS
 from offline.training import experiment, report
+from offline.training.classifiers import BALANCING, MODEL_FACTORIES
 from offline.training.evaluation import TrainSettings
 from offline.training.recipe import SHARED_MOCAP, Recipe, Resources
 from pipeline.features import FEATURE_SETS
 from pipeline.io import write_text_atomic
-from pipeline.models import BALANCING, DEFAULT_MODEL, MODEL_FACTORIES
+from pipeline.models import DEFAULT_MODEL
 from pipeline.pose import PoseSettings
 from pipeline.window import WindowSpec
 
@@ -48,7 +49,8 @@ def recipe_from(args: argparse.Namespace) -> Recipe:
         stride_s=args.stride_s,
         train=TrainSettings(model=getattr(args, "model", T.model),
                             balance=getattr(args, "balance", T.balance),
-                            seed=getattr(args, "seed", T.seed)),
+                            seed=getattr(args, "seed", T.seed),
+                            projection=getattr(args, "projection", T.projection)),
         mirror=getattr(args, "mirror", R.mirror),
         views_deg=tuple(args.views) if args.views else None,
         image_jitter=getattr(args, "image_jitter", R.image_jitter),
@@ -56,6 +58,9 @@ def recipe_from(args: argparse.Namespace) -> Recipe:
         group=getattr(args, "group", None),
         render_views_deg=() if getattr(args, "no_render", True) else tuple(args.render_views),
         pose=pose,
+        auxiliary=tuple(args.aux_data) if getattr(args, "aux_data", None) else None,
+        other_styles=getattr(args, "other_styles", R.other_styles),
+        single_label_contents=getattr(args, "single_label_contents", R.single_label_contents),
     )  # fmt: skip
 
 
@@ -157,6 +162,14 @@ def _recipe_args(p: argparse.ArgumentParser) -> None:
     add("--group", help="group key held out by the evaluation (default: content for mocap and "
         "rendered videos, video for EiLA/folders)")
     add("--seed", type=int, default=T.seed, help="random seed")
+    add("--projection", type=int, default=T.projection, help="action (content) directions "
+        "removed from the features before the classifier (0: plain scaling)")
+    add("--aux-data", action="append", metavar="DIR", help="motion capture (any styles) that "
+        "teaches the projection what actions look like; default: the shared style dataset")
+    add("--other-styles", action=argparse.BooleanOptionalAction, default=R.other_styles,
+        help="the training data's non-label styles are auxiliary data too")
+    add("--single-label-contents", action=argparse.BooleanOptionalAction,
+        default=R.single_label_contents, help="train on actions seen with one label only")
     add("--test-data", action="append", metavar="DIR", help="also evaluate on this dataset with "
         "the same held-out groups (default: the rendered motion capture, i.e. the video path)")
     add("--render-views", nargs="+", type=float, default=list(R.render_views_deg), metavar="DEG",

@@ -18,6 +18,11 @@ Feature sets:
   2D landmarks are far more accurate than its 3D world landmarks; models for this set are
   trained on mocap seen by virtual cameras at many angles.
 - "motion+image": both.
+- "effort" (the default): "motion" plus effort qualities that do not depend on which
+  action is done: expansion (reach, wrist height, stance, body extent), crouch and
+  bounce, energy and its burstiness, arm/leg and head/shoulder energy ratios, normalised
+  acceleration and jerk, and the high-frequency share of the limb paths. Chosen by
+  leave-one-action-family-out cross-validation (README, "Features").
 """
 
 from __future__ import annotations
@@ -37,8 +42,11 @@ from pipeline.window import Window
 # image 2: the image skeleton is measured in torso lengths (size in the frame cannot leak in).
 # motion 2, image 3: only the blocks that generalise across actions (posture, mean speed,
 # frequency centroid), chosen by leave-one-content-out cross-validation.
-FEATURE_VERSIONS: Final[dict[str, int]] = {"seed": 1, "motion": 2, "image": 3, "motion+image": 3}
-DEFAULT_FEATURE_SET: Final[str] = "motion"
+# effort 1: motion 2 plus the effort blocks (expansion, crouch, energy, hf_ratio).
+FEATURE_VERSIONS: Final[dict[str, int]] = {
+    "seed": 1, "motion": 2, "image": 3, "motion+image": 3, "effort": 1,
+}  # fmt: skip
+DEFAULT_FEATURE_SET: Final[str] = "effort"
 
 # --- the standard body --------------------------------------------------------------
 _MID_HIP, _MID_SHOULDER = sk.N_JOINTS, sk.N_JOINTS + 1  # extra points appended to the joints
@@ -249,11 +257,97 @@ def _motion_image(window: Window) -> dict[str, FloatArr]:
     return motion | {f"2d.{k}": v for k, v in _image(window).items()}
 
 
+# --- effort: how a movement is done, whatever the movement -------------------------------
+_REACH = np.array([sk.L_WRIST, sk.R_WRIST, sk.L_ELBOW, sk.R_ELBOW])
+_WRISTS = np.array([sk.L_WRIST, sk.R_WRIST])
+_ARMS = np.array([sk.L_ELBOW, sk.R_ELBOW, sk.L_WRIST, sk.R_WRIST])
+_LEGS = np.array([sk.L_KNEE, sk.R_KNEE, sk.L_ANKLE, sk.R_ANKLE])
+_UPPER = np.array([sk.L_SHOULDER, sk.R_SHOULDER])
+_PATH = np.array([sk.L_WRIST, sk.R_WRIST, sk.L_ANKLE, sk.R_ANKLE, sk.NOSE])
+_HF_HZ = 2.5  # path power above this counts as high-frequency (jitter, tremor, bounce)
+
+
+def _mean(x: FloatArr) -> FloatArr:
+    out: FloatArr = np.add.reduce(x, axis=0) / x.shape[0]
+    return out
+
+
+def _effort(points: FloatArr, t_s: npt.NDArray[np.float64]) -> dict[str, FloatArr]:
+    """Effort qualities of a (T, J, 3) canonical skeleton at `t_s` seconds, on the standard
+    body (lengths in torso lengths, TL; so limb lengths cannot leak in).
+
+    - expansion: horizontal reach of wrists and elbows from the trunk axis (mean, max),
+      wrist height over the shoulders (mean, max), stance width and the body's extent
+      along x, y, z (TL);
+    - crouch: mid-hip height over the lower ankle, its mean and its bounce (std, TL);
+    - energy: log mean squared joint speed ((TL/s)^2), its burstiness (coefficient of
+      variation over time), arm-to-leg and head-to-shoulder energy ratios, normalised
+      acceleration and jerk (dimensionless, logs);
+    - hf_ratio: the share of the wrist, ankle and head path power above 2.5 Hz.
+    """
+    _, body = _retarget(points, 1e-6)
+    n = body.shape[0]
+    duration = max(float(t_s[-1] - t_s[0]), 1e-3)
+    dt = duration / (n - 1)
+    j = body[:, : sk.N_JOINTS]
+    reach_xz = body[:, _REACH][..., [0, 2]]
+    reach = np.sqrt(np.add.reduce(reach_xz * reach_xz, axis=-1))  # (T, 4)
+    wrist_h = body[:, _WRISTS, 1] - body[:, _MID_SHOULDER, 1][:, None]  # (T, 2)
+    ankles = body[:, sk.L_ANKLE] - body[:, sk.R_ANKLE]
+    stance = np.sqrt(np.add.reduce(ankles * ankles, axis=-1))
+    extent = np.maximum.reduce(j, axis=1) - np.minimum.reduce(j, axis=1)  # (T, 3)
+    expansion = np.concatenate(
+        [_mean(reach), np.maximum.reduce(reach, axis=0), _mean(wrist_h),
+         np.maximum.reduce(wrist_h, axis=0), [np.add.reduce(stance) / n], _mean(extent)]
+    )  # fmt: skip
+    hip_h = -np.minimum(body[:, sk.L_ANKLE, 1], body[:, sk.R_ANKLE, 1])  # mid-hip is at 0
+    hip_mean = np.add.reduce(hip_h) / n
+    crouch = np.array([hip_mean, np.sqrt(np.add.reduce((hip_h - hip_mean) ** 2) / n)])
+    v = (j[1:] - j[:-1]) / dt  # (T-1, J, 3) TL/s
+    sq_speed = np.add.reduce(v * v, axis=-1)  # (T-1, J)
+    e_t = np.add.reduce(sq_speed, axis=1)
+    e_mean = np.add.reduce(e_t) / (n - 1)
+    e_cv = np.sqrt(np.add.reduce((e_t - e_mean) ** 2) / (n - 1)) / (e_mean + 1e-6)
+    e_joint = np.add.reduce(sq_speed, axis=0)  # (J,)
+    arms, legs = np.add.reduce(e_joint[_ARMS]), np.add.reduce(e_joint[_LEGS])
+    head, shoulders = e_joint[sk.NOSE], np.add.reduce(e_joint[_UPPER]) * 0.5
+    a = (v[1:] - v[:-1]) / dt
+    jerk = (a[1:] - a[:-1]) / dt
+    v_mean = np.add.reduce(np.sqrt(sq_speed).ravel()) / sq_speed.size
+    a_mean = np.add.reduce(np.sqrt(np.add.reduce(a * a, axis=-1)).ravel()) / a[..., 0].size
+    j_mean = np.add.reduce(np.sqrt(np.add.reduce(jerk * jerk, axis=-1)).ravel()) / jerk[..., 0].size
+    energy = np.log(
+        np.array([
+            e_mean + 1e-3, e_cv + 1e-3, (arms + 1e-3) / (legs + 1e-3),
+            (head + 1e-3) / (shoulders + 1e-3), (a_mean * duration + 1e-3) / (v_mean + 1e-3),
+            (j_mean * duration * duration + 1e-3) / (v_mean + 1e-3),
+        ])
+    )  # fmt: skip
+    path = body[:, _PATH].reshape(n, -1)
+    path = path - np.add.reduce(path, axis=0) / n
+    cos_k, sin_k = _dft(n)
+    power = np.add.reduce((cos_k @ path) ** 2 + (sin_k @ path) ** 2, axis=1)  # (T // 2,)
+    freqs = np.arange(1, power.shape[0] + 1) / duration * (n - 1) / n
+    hf = np.add.reduce(power[freqs > _HF_HZ]) / (np.add.reduce(power) + 1e-9)
+    return {
+        "expansion": expansion.astype(np.float32),
+        "crouch": crouch.astype(np.float32),
+        "energy": energy.astype(np.float32),
+        "hf_ratio": np.array([hf], np.float32),
+    }
+
+
+def _motion_effort(window: Window) -> dict[str, FloatArr]:
+    """The `motion` blocks, then the effort blocks."""
+    return _motion(window) | _effort(window.world, window.t_s)
+
+
 FEATURE_SETS: Final[dict[str, Callable[[Window], dict[str, FloatArr]]]] = {
     "seed": _seed,
     "motion": _motion,
     "image": _image,
     "motion+image": _motion_image,
+    "effort": _motion_effort,
 }
 
 

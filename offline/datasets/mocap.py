@@ -35,7 +35,8 @@ class MocapOptions:
     """How mocap clips are turned into movements.
 
     Attributes:
-        styles: which styles to read (file label names, e.g. "happy"); default the emotions.
+        styles: which styles to read (file label names, e.g. "happy"); default the
+            emotions; None: every style.
         views_deg: camera yaws around the subject, degrees (one movement per view).
         distance_m: camera distance, metres.
         image_jitter: per-frame Gaussian noise on image-plane joints, as a fraction of the
@@ -47,7 +48,7 @@ class MocapOptions:
         unit_m: metres per BVH file unit (0.01: centimetres, as in the Bandai-Namco files).
     """
 
-    styles: tuple[str, ...] = DEFAULT_STYLES
+    styles: tuple[str, ...] | None = DEFAULT_STYLES
     views_deg: tuple[float, ...] = (0.0,)
     distance_m: float = 3.0
     image_jitter: float = 0.0
@@ -114,7 +115,8 @@ def read_mocap(root: str | Path, options: MocapOptions | None = None) -> list[Mo
     options = options or MocapOptions()
     clips = list_clips(root, options.styles)
     if not clips:
-        raise ValueError(f"no clips with styles {list(options.styles)} in {root}")
+        asked = "" if options.styles is None else f" with styles {list(options.styles)}"
+        raise ValueError(f"no clips{asked} in {root}")
     rng = np.random.default_rng(options.seed)
     movements = []
     for clip in clips:

@@ -19,8 +19,8 @@ from offline import cluster
 from offline.cluster import Executor
 from offline.datasets.movement import Movement
 from offline.progress import Progress
+from offline.training.classifiers import fit_classifier, make_classifier
 from pipeline.features import vectorize
-from pipeline.models import fit_classifier, make_classifier
 from pipeline.window import WindowSpec
 
 StrArr = npt.NDArray[np.str_]
@@ -112,18 +112,57 @@ def window_table(
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How a classifier is trained on a table (model name, balancing, augmentation)."""
+    """How a classifier is trained on a table.
+
+    Attributes:
+        model: classifier name (`classifiers.MODEL_FACTORIES`).
+        balance: sample weighting or resampling (`classifiers.BALANCING`).
+        seed: random seed.
+        projection: content directions removed before the classifier
+            (`pipeline.projection.ContentProjection`); 0: standard scaling only.
+    """
 
     model: str = "et"
-    balance: str = "weights"
+    balance: str = "content"
     seed: int = 0
+    projection: int = 2
 
 
-def fit_table(table: WindowTable, settings: TrainSettings, extra: WindowTable | None = None) -> Any:
-    """Fit a fresh pipeline on `table` (plus `extra` rows, e.g. mirrored copies)."""
+def contents_of(table: WindowTable) -> StrArr | None:
+    """Each row's action (its `content` group), None when the data does not say (videos:
+    then the projection only standardises and the weights balance classes and clips)."""
+    return table.groups.get("content")
+
+
+def fit_table(
+    table: WindowTable,
+    settings: TrainSettings,
+    extra: WindowTable | None = None,
+    aux: WindowTable | None = None,
+) -> Any:
+    """Fit a fresh pipeline on `table` (plus `extra` rows, e.g. mirrored copies); the
+    content projection also sees `aux` (windows without emotion labels: other styles)."""
     data = table if extra is None or not len(extra) else WindowTable.concat([table, extra])
-    pipeline = make_classifier(settings.model, settings.balance, settings.seed)
-    return fit_classifier(pipeline, data.x, data.y, settings.balance, data.clip)
+    pipeline = make_classifier(settings.model, settings.balance, settings.seed, settings.projection)
+    contents, aux_contents = contents_of(data), contents_of(aux) if aux is not None else None
+    rows = None
+    if aux is not None and len(aux) and contents is not None and aux_contents is not None:
+        rows = (aux.x, aux_contents)
+    return fit_classifier(
+        pipeline, data.x, data.y, settings.balance, data.clip, contents, rows
+    )
+
+
+def single_label_contents(table: WindowTable) -> npt.NDArray[np.bool_]:
+    """Rows of contents that carry one label only while the table has several (e.g.
+    actions recorded only as Neutral): trained on, they teach "an unfamiliar action is
+    that label" rather than anything about the label itself."""
+    if "content" not in table.groups or len(np.unique(table.y)) < 2:
+        return np.zeros(len(table), bool)
+    content = table.groups["content"]
+    keys, index = np.unique(content, return_inverse=True)
+    n_labels = np.array([len(np.unique(table.y[content == k])) for k in keys])
+    return np.asarray(n_labels[index] == 1)
 
 
 def grouped_predictions(
@@ -134,13 +173,15 @@ def grouped_predictions(
     augment: WindowTable | None = None,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    aux: WindowTable | None = None,
 ) -> tuple[StrArr, StrArr]:
     """Hold out one `key` group at a time: fit on `train` (+ `augment`) rows of the other
     groups, predict the `test` rows of the held-out group.
 
     `train` and `test` may be the same table (plain leave-one-group-out) or differ (train
     on mocap, test on the video path). Returns (predictions, majority-class baseline
-    predictions) for every row of `test`.
+    predictions) for every row of `test`. `aux` rows (content projection only) of the
+    held-out group are left out of its fold too.
 
     Each fold is one unit of `executor` (default: the open cluster session's engine, else
     this process); the fits use `settings.seed`, so where they run does not change them.
@@ -156,7 +197,7 @@ def grouped_predictions(
     if progress is not None:
         progress(task, 0, len(held_out))
     ex = executor if executor is not None else cluster.current(1)
-    fold = _Folds(train, test, key, settings, augment)
+    fold = _Folds(train, test, key, settings, augment, aux)
     for done, (i, (fold_pred, fold_majority)) in enumerate(
         ex.map_unordered(_fold, list(held_out), fold), start=1
     ):
@@ -179,13 +220,17 @@ class _Folds:
     key: str
     settings: TrainSettings
     augment: WindowTable | None
+    aux: WindowTable | None = None
 
 
 def _fold(f: _Folds, g: str) -> tuple[npt.NDArray[Any], str]:
     """Fit without group `g`; its test rows' predictions and the fold's majority label."""
     extra = f.augment.take(f.augment.group(f.key) != g) if f.augment is not None else None
     fold = f.train.take(f.train.group(f.key) != g)
-    model = fit_table(fold, f.settings, extra)
+    aux = f.aux
+    if aux is not None and f.key in aux.groups:  # no action of the held-out group at all
+        aux = aux.take(aux.groups[f.key] != g)
+    model = fit_table(fold, f.settings, extra, aux)
     predicted = model.predict(f.test.x[f.test.group(f.key) == g])
     labels, counts = np.unique(fold.y, return_counts=True)
     return predicted, str(labels[np.argmax(counts)])
@@ -314,11 +359,12 @@ def grouped_evaluation(
     labels: tuple[str, ...],
     progress: Progress | None = None,
     executor: Executor | None = None,
+    aux: WindowTable | None = None,
 ) -> list[Evaluation]:
     """Score each of `tests` with the same held-out-group fold models (each fitted once)."""
     joined = WindowTable.concat(tests) if len(tests) > 1 else tests[0]
     pred_all, majority_all = grouped_predictions(
-        train, joined, group, settings, augment, progress, executor
+        train, joined, group, settings, augment, progress, executor, aux
     )
     out, start = [], 0
     for test in tests:

@@ -30,7 +30,15 @@ from offline.training.evaluation import (
     study_protocol,
     window_table,
 )
-from offline.training.recipe import Recipe, Resources, read_all, tables, with_renders
+from offline.training.recipe import (
+    Recipe,
+    Resources,
+    auxiliary_table,
+    read_all,
+    tables,
+    training_rows,
+    with_renders,
+)
 from pipeline.models import EmotionModel, load_model, save_model
 
 LICENSE_NOTE = (
@@ -73,6 +81,16 @@ def train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
         return _train(recipe, res, outputs)
 
 
+def fit_inputs(
+    table: WindowTable, mirrored: WindowTable | None, recipe: Recipe, labels: tuple[str, ...]
+) -> tuple[WindowTable, WindowTable | None, WindowTable | None]:
+    """What a model is fitted on: the training rows, their mirrored twins, and the windows
+    only the content projection sees (`recipe.auxiliary_table`)."""
+    rows = training_rows(table, recipe)
+    twins = training_rows(mirrored, recipe) if mirrored is not None else None
+    return rows, twins, auxiliary_table(recipe, labels)
+
+
 def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
     started = time.perf_counter()
     train_paths, test_paths = with_renders(recipe, outputs.test_data, res)
@@ -93,9 +111,13 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
     if test_paths:
         test = read_all(test_paths, recipe, res, memo=memo)
         test_tables = [tables(test, replace(recipe, mirror=False))[0]]
+    fit_rows, fit_mirrored, aux = fit_inputs(table, mirrored, recipe, labels)
+    if aux is not None:
+        res.notify(f"content projection also sees {len(aux)} windows of other styles / datasets")
     evaluation, *tested = grouped_evaluation(
-        table, [table, *test_tables], data.group, recipe.train, mirrored, labels, res.progress
-    )
+        fit_rows, [table, *test_tables], data.group, recipe.train, fit_mirrored, labels,
+        res.progress, aux=aux,
+    )  # fmt: skip
     video_eval = tested[0] if tested else None
     results["grouped"] = evaluation.to_dict()
     rows: list[tuple[str, Any]] = [
@@ -106,16 +128,26 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
     seed_eval = None
     seed_table = None
     if recipe.feature_set != "seed" and not outputs.quick:
-        seed_table, seed_mirror = tables(data, replace(recipe, feature_set="seed"))
+        seed_recipe = replace(recipe, feature_set="seed")
+        seed_table, seed_mirror = tables(data, seed_recipe)
+        seed_rows, seed_mirror, seed_aux = fit_inputs(seed_table, seed_mirror, seed_recipe, labels)
         (seed_eval,) = grouped_evaluation(
-            seed_table, [seed_table], data.group, recipe.train, seed_mirror, labels, res.progress
-        )
+            seed_rows, [seed_table], data.group, recipe.train, seed_mirror, labels,
+            res.progress, aux=seed_aux,
+        )  # fmt: skip
         results["grouped_seed"] = seed_eval.to_dict()
         rows.append((f"seed ({recipe.train.model})", seed_eval.scores))
     content_eval = None
     if data.group == "family" and not outputs.quick:  # the optimistic protocol, for comparison
         content_eval, *_ = grouped_evaluation(
-            table, [table], "content", recipe.train, mirrored, labels, res.progress
+            fit_rows,
+            [table],
+            "content",
+            recipe.train,
+            fit_mirrored,
+            labels,
+            res.progress,
+            aux=aux,
         )
         results["grouped_by_content"] = content_eval.to_dict()
         rows.append(
@@ -151,7 +183,7 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
         results["clustering"] = {"windows": int(len(keep)), "rows": clusters}
 
     fit_started = time.perf_counter()
-    pipeline = fit_table(table, recipe.train, mirrored)
+    pipeline = fit_table(fit_rows, recipe.train, fit_mirrored, aux)
     fit_s = time.perf_counter() - fit_started
     model = EmotionModel(
         pipeline=pipeline,
@@ -309,13 +341,15 @@ class _Cell:
     settings: TrainSettings
     mirrored: WindowTable | None
     labels: tuple[str, ...]
+    fit_rows: WindowTable
+    aux: WindowTable | None
 
 
 def _compare_cell(executor: Executor | None, cell: _Cell) -> str:
     """The Markdown row of one grid combination (folds on `executor`, else here)."""
     ev, *tested = grouped_evaluation(
-        cell.table, [cell.table, *cell.tests], cell.group, cell.settings, cell.mirrored,
-        cell.labels, executor=executor,
+        cell.fit_rows, [cell.table, *cell.tests], cell.group, cell.settings, cell.mirrored,
+        cell.labels, executor=executor, aux=cell.aux,
     )  # fmt: skip
     test_ba = f"{tested[0].scores.balanced_accuracy:.3f}" if tested else "-"
     return (
@@ -325,7 +359,7 @@ def _compare_cell(executor: Executor | None, cell: _Cell) -> str:
 
 def _compare(base: Recipe, grid: Grid, res: Resources, test_data: tuple[str, ...]) -> list[str]:
     train_paths, test_paths = with_renders(base, test_data, res)
-    base = replace(base, data=train_paths)
+    base = replace(base, data=train_paths, auxiliary=base.auxiliary_datasets())
     memo: dict[Any, Any] = {}
     cells: list[_Cell] = []
     for fs in grid.feature_sets:
@@ -346,8 +380,11 @@ def _compare(base: Recipe, grid: Grid, res: Resources, test_data: tuple[str, ...
                     test = read_all(test_paths, recipe, res, jitter_seed=1, memo=memo)
                     test_tables = [tables(test, replace(recipe, mirror=False))[0]]
                 name = f"| {fs} | {window_s:g} | {frames} | {model} "
+                rows, twins, aux = fit_inputs(table, mirrored, recipe, labels)
                 cells.append(
-                    _Cell(name, table, test_tables, data.group, recipe.train, mirrored, labels)
+                    _Cell(
+                        name, table, test_tables, data.group, recipe.train, twins, labels, rows, aux
+                    )  # fmt: skip
                 )
     ex = cluster.current(1)
     lines = [""] * len(cells)

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from offline.datasets.families import with_family
 from offline.datasets.mocap import DEFAULT_STYLES, MocapOptions
 from offline.datasets.movement import Movement
@@ -19,14 +21,22 @@ from offline.datasets.registry import DEFAULT_GROUP, ReadOptions, detect_kind, r
 from offline.labels import style_names
 from offline.progress import Progress
 from offline.render import DEFAULT_RENDER_DIR, DEFAULT_VIEWS, plan_dataset, render_jobs
-from offline.training.evaluation import TrainSettings, WindowTable, window_table
+from offline.training.evaluation import (
+    TrainSettings,
+    WindowTable,
+    single_label_contents,
+    window_table,
+)
 from pipeline.features import DEFAULT_FEATURE_SET
 from pipeline.pose import PoseSettings
 from pipeline.window import WindowSpec
 
 # Virtual camera yaws (degrees) for 2D features of motion capture; includes the rendered views.
 ALL_VIEWS = (-90.0, -60.0, -35.0, 0.0, 35.0, 60.0, 90.0)
-SHARED_MOCAP = Path(__file__).resolve().parents[2].parent / "shared/data/bandai-namco-motion-1"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared/data"
+SHARED_MOCAP = SHARED / "bandai-namco-motion-1"
+# 10 actions in 7 non-emotion styles: auxiliary data for the content projection.
+SHARED_STYLES = SHARED / "bandai-namco-motion-2"
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,13 @@ class Recipe:
         group: the key the evaluation holds out (None: the action family for motion
             capture and its renders, else the dataset kind's default: the video).
         render_views_deg: mocap clips also rendered at these yaws and run through pose.
+        auxiliary: motion-capture datasets whose clips (every style) only teach the content
+            projection what actions look like; no emotion labels are taken from them.
+            None: the shared style dataset when training on the shared data, else none.
+        other_styles: the training datasets' non-label styles (proud, tired, ...) are
+            auxiliary data too.
+        single_label_contents: train on contents seen with one label only (e.g. actions
+            recorded only as Neutral). Off: they teach "unfamiliar action -> Neutral".
     """
 
     data: tuple[str, ...] = ()
@@ -62,6 +79,9 @@ class Recipe:
     group: str | None = None
     render_views_deg: tuple[float, ...] = DEFAULT_VIEWS
     pose: PoseSettings = field(default_factory=PoseSettings)
+    auxiliary: tuple[str, ...] | None = None
+    other_styles: bool = True
+    single_label_contents: bool = False
 
     def __post_init__(self) -> None:
         if not self.stride_s > 0:
@@ -70,6 +90,15 @@ class Recipe:
     def datasets(self) -> tuple[str, ...]:
         """The recipe's data folders; the shared motion capture when none is given."""
         return self.data or (os.path.relpath(SHARED_MOCAP),)
+
+    def auxiliary_datasets(self) -> tuple[str, ...]:
+        """The auxiliary motion capture (see `auxiliary`), the shared style data by default
+        when the recipe trains on the shared data and that folder exists."""
+        if self.auxiliary is not None:
+            return self.auxiliary
+        if not self.data and SHARED_STYLES.is_dir():
+            return (os.path.relpath(SHARED_STYLES),)
+        return ()
 
     def mocap_views(self) -> tuple[float, ...]:
         if self.views_deg is not None:
@@ -81,6 +110,7 @@ class Recipe:
         d["data"] = list(self.datasets())
         d["window"] = self.window.to_dict()
         d["views_deg"] = list(self.mocap_views())
+        d["auxiliary"] = list(self.auxiliary_datasets())
         return d
 
 
@@ -233,3 +263,38 @@ def with_renders(
         if not test_data:
             test.append(rendered)
     return tuple(train), tuple(test)
+
+
+def auxiliary_table(recipe: Recipe, labels: tuple[str, ...]) -> WindowTable | None:
+    """Windows of the auxiliary motion capture (every style) and of the training datasets'
+    styles that are not among `labels`, for the content projection; None if there are none.
+
+    Read as skeletons from the recipe's mocap views (no jitter: nothing here is a label)."""
+    sources = [(p, True) for p in recipe.auxiliary_datasets()]
+    if recipe.other_styles and recipe.train.projection:
+        sources += [(p, False) for p in recipe.datasets() if _is_mocap(p, recipe.kind)]
+    if not recipe.train.projection or not sources:
+        return None
+    options = MocapOptions(styles=None, views_deg=recipe.mocap_views(), seed=recipe.train.seed)
+    movements = []
+    for path, everything in sources:
+        for m in read_dataset(path, "mocap", ReadOptions(mocap=options))[0]:
+            if everything or m.label not in labels:
+                movements.append(replace(m, groups=with_family(m.groups)))
+    if not movements:
+        return None
+    if recipe.mirror:  # left and right versions of each action, as for the training rows
+        movements += [m.mirrored() for m in movements]
+    return window_table(movements, recipe.window, recipe.feature_set, recipe.stride_s)
+
+
+def _is_mocap(path: str, kind: str) -> bool:
+    return (detect_kind(path) if kind == "auto" else kind) == "mocap"
+
+
+def training_rows(table: WindowTable, recipe: Recipe) -> WindowTable:
+    """The rows a model is fitted on: without the single-label contents unless the recipe
+    keeps them (the evaluation still scores those contents when they are held out)."""
+    if recipe.single_label_contents:
+        return table
+    return table.take(np.flatnonzero(~single_label_contents(table)))

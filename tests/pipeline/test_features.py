@@ -9,7 +9,13 @@ import pytest
 
 from pipeline import features
 from pipeline import skeleton as sk
-from pipeline.features import DEFAULT_FEATURE_SET, FEATURE_SETS, FEATURE_VERSIONS, vectorize
+from pipeline.features import (
+    DEFAULT_FEATURE_SET,
+    FEATURE_SETS,
+    FEATURE_VERSIONS,
+    feature_count,
+    vectorize,
+)
 from pipeline.window import Window, WindowSpec, make_window
 
 SPEC = WindowSpec(window_s=1.5, n_frames=20)
@@ -216,10 +222,29 @@ BONE_SCALES = {
 # --- tests ------------------------------------------------------------------------------
 
 
-def test_feature_set_table() -> None:
-    assert set(FEATURE_SETS) == set(FEATURE_VERSIONS) == {"seed", "motion", "image", "motion+image"}
-    assert DEFAULT_FEATURE_SET == "motion"
+def test_every_feature_set_has_a_version_and_a_fixed_length() -> None:
+    assert set(FEATURE_SETS) == set(FEATURE_VERSIONS) and DEFAULT_FEATURE_SET in FEATURE_SETS
     assert all(isinstance(v, int) and v >= 1 for v in FEATURE_VERSIONS.values())
+    for name in FEATURE_SETS:  # a model records the length: it must not depend on the movement
+        assert feature_count(name, 10) == feature_count(name, 10) > 0
+
+
+def test_effort_extends_motion_with_action_independent_qualities(synthetic_sequence) -> None:
+    """effort = the motion vector, then 25 effort values; a faster wave has more energy."""
+    slow = window_of(synthetic_sequence(60, 30, "wave"))
+    fast = Window(slow.world, slow.image, slow.t_s / 2, slow.coverage)  # same path, twice as fast
+    motion, effort = vectorize(slow, "motion"), vectorize(slow, "effort")
+    np.testing.assert_array_equal(effort[: motion.size], motion)
+    assert effort.size == motion.size + 25
+    from pipeline.features import feature_blocks
+
+    e_slow, e_fast = (
+        feature_blocks(slow, "effort")["energy"],
+        feature_blocks(fast, "effort")["energy"],
+    )
+    assert e_fast[0] == pytest.approx(e_slow[0] + np.log(4), abs=0.05)  # speed^2: x4
+    # dimensionless qualities do not change with tempo alone
+    np.testing.assert_allclose(e_fast[2:4], e_slow[2:4], atol=1e-3)
 
 
 @pytest.mark.parametrize("motion", ["still", "wave", "walk"])
@@ -460,7 +485,7 @@ def test_non_finite_window_raises(synthetic_sequence, feature_set: str, array: s
     world, image = w.world.copy(), w.image.copy()
     (world if array == "world" else image)[5, sk.L_WRIST] = np.nan
     broken = Window(world, image, w.t_s, w.coverage)
-    uses = {"seed": "world", "motion": "world", "image": "image"}
+    uses = {"seed": "world", "motion": "world", "image": "image", "effort": "world"}
     if feature_set in uses and uses[feature_set] != array:
         assert np.isfinite(vectorize(broken, feature_set)).all()  # that array is not used
     else:

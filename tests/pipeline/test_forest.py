@@ -7,7 +7,8 @@ import pytest
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from pipeline.forest import FlatForest
-from pipeline.models import EmotionModel, fit_classifier, make_classifier
+from offline.training.classifiers import fit_classifier, make_classifier
+from pipeline.models import EmotionModel
 from pipeline.window import WindowSpec
 
 

@@ -18,7 +18,8 @@ import pytest
 
 from pipeline import skeleton as sk
 from pipeline.features import vectorize
-from pipeline.models import DEFAULT_MODEL, EmotionModel, make_classifier, save_model
+from offline.training.classifiers import make_classifier
+from pipeline.models import DEFAULT_MODEL, EmotionModel, save_model
 from pipeline.pose import PoseFrame
 from pipeline.window import WindowSpec, make_window
 from realtime.analyzer import Analyzer

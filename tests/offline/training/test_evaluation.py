@@ -21,7 +21,7 @@ from offline.training.evaluation import (
     window_table,
 )
 from pipeline.features import vectorize
-from pipeline.models import balanced_weights, fit_classifier
+from offline.training.classifiers import balanced_weights, fit_classifier
 from pipeline.window import WindowSpec
 
 
@@ -154,6 +154,37 @@ def test_fit_classifier_passes_the_weights_to_the_classifier() -> None:
     np.testing.assert_allclose(fitted.kwargs["clf__sample_weight"], balanced_weights(y, clips))
     assert fit_classifier(Recorder(), x, y, "none", clips).kwargs == {}
     assert fit_classifier(Recorder(), x, y, "smote", clips).kwargs == {}
+    contents = np.array(["walk", "bow", "bow", "walk"])
+    fitted = fit_classifier(Recorder(), x, y, "content", clips, contents)
+    w = fitted.kwargs["clf__sample_weight"]
+    np.testing.assert_allclose(w, balanced_weights(y, clips, contents))
+    # class A: its walk clip weighs as much as its two bow clips together
+    assert w[0] == pytest.approx(w[1] + w[2]) and w[:3].sum() == pytest.approx(w[3])
+
+
+def test_content_projection_removes_what_tells_actions_apart() -> None:
+    """Two actions differ along feature 0, two styles along feature 1: after the projection
+    with one direction removed, feature 0 carries nothing and feature 1 is kept."""
+    from pipeline.projection import ContentProjection
+
+    rng = np.random.default_rng(0)
+    action = np.repeat([0.0, 5.0], 200)
+    style = np.tile(np.repeat([-1.0, 1.0], 100), 2)
+    x = np.stack([action, style, rng.normal(size=400)], axis=1) + rng.normal(0, 0.1, (400, 3))
+    contents = np.where(action > 0, "run", "walk")
+    z = ContentProjection(1).fit(x, contents=contents).transform(x)
+    assert abs(np.corrcoef(z[:, 0], action)[0, 1]) < 0.2 or np.std(z[:, 0]) < 1e-6
+    assert abs(np.corrcoef(z[:, 1], style)[0, 1]) > 0.95
+    plain = ContentProjection(1).fit(x).transform(x)  # no contents: standardisation only
+    np.testing.assert_allclose(plain, (x - x.mean(0)) / x.std(0))
+
+
+def test_single_label_contents_are_the_actions_seen_with_one_label_only() -> None:
+    table = table_of(
+        np.zeros((5, 2)), ["A", "B", "A", "A", "B"],
+        {"content": ["walk", "walk", "kick", "kick", "bow"]},
+    )  # fmt: skip
+    assert list(evaluation.single_label_contents(table)) == [False, False, True, True, True]
 
 
 # --- window_table -------------------------------------------------------------------------
@@ -239,11 +270,17 @@ class SpyFit:
 
     def __init__(self) -> None:
         self.calls: list[tuple[WindowTable, WindowTable | None]] = []
+        self.aux_calls: list[WindowTable | None] = []
 
     def __call__(
-        self, table: WindowTable, settings: TrainSettings, extra: WindowTable | None = None
+        self,
+        table: WindowTable,
+        settings: TrainSettings,
+        extra: WindowTable | None = None,
+        aux: WindowTable | None = None,
     ):
         self.calls.append((table, extra))
+        self.aux_calls.append(aux)
         rows = [table] + ([extra] if extra is not None else [])
         seen_groups = sorted({g for t in rows for g in t.groups["content"]})
         seen_marks = sorted({int(m) for t in rows for m in t.x[:, 0]})
@@ -290,7 +327,7 @@ def test_a_real_classifier_cannot_recall_held_out_groups() -> None:
     groups = {"content": np.array([f"g{k}" for k in g])}
     table = table_of(x, y, groups)
     copies = table_of(x + rng.normal(0, 0.01, x.shape), y, groups)  # near-identical "mirrors"
-    settings = TrainSettings(model="et", seed=0)
+    settings = TrainSettings(model="et", seed=0, projection=0)  # the line is the signal
     pred, _ = grouped_predictions(table, table, "content", settings, copies)
     assert (pred == y).mean() < 0.1
     leaky = fit_table(table, settings, copies).predict(table.x)  # what a leak would give
@@ -389,3 +426,17 @@ def test_study_protocol_with_a_real_classifier() -> None:
     result = study_protocol(table, TrainSettings(model="et"), repeats=2)
     assert result["repeats"] == 2 and result["accuracy_mean"] == pytest.approx(1.0)
     assert result["accuracy_std"] == pytest.approx(0.0)
+
+
+def test_auxiliary_rows_of_the_held_out_group_are_left_out(monkeypatch) -> None:
+    """The content projection's extra windows obey the same rule: no window of the
+    held-out family (any style, any dataset) is in its fold."""
+    spy = SpyFit()
+    monkeypatch.setattr(evaluation, "fit_table", spy)
+    train, _ = marked_tables()
+    aux = table_of(np.zeros((4, 3)), ["Proud"] * 4, {"content": ["g0", "g1", "g2", "zz"]})
+    grouped_predictions(train, train, "content", TrainSettings(), aux=aux)
+    missing = [{"g0", "g1", "g2"} - set(a.groups["content"]) for a in spy.aux_calls]
+    assert all("zz" in a.groups["content"] for a in spy.aux_calls)  # other actions stay
+    assert sorted(len(m) for m in missing) == [0, 1, 1, 1]  # g3 has no auxiliary rows
+    assert set().union(*missing) == {"g0", "g1", "g2"}

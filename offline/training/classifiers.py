@@ -1,0 +1,156 @@
+"""Classifier pipelines and how they are fitted: projection or scaling -> (resampling) ->
+classifier, with sample weights that keep any class, action or clip from dominating.
+
+Only training builds models; the live app loads fitted ones (`pipeline.models`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.projection import ContentProjection
+
+
+def _svm(seed: int) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    # Platt-scaled probabilities (what SVC(probability=True) did before scikit-learn 1.9).
+    svc = SVC(C=3.0, gamma="scale", random_state=seed)
+    return CalibratedClassifierCV(svc, method="sigmoid", cv=3, ensemble=False)
+
+
+def _rf(seed: int) -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(
+        n_estimators=300, min_samples_leaf=5, max_features="sqrt", random_state=seed, n_jobs=1
+    )
+
+
+def _et(seed: int) -> Any:
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    # Extremely randomised trees, every feature tried at each split (max_features=1.0):
+    # on the content-projected features this held out whole action families best
+    # (leaves of >= 10 windows; `python train.py compare`, README "Features").
+    return ExtraTreesClassifier(
+        n_estimators=300, min_samples_leaf=10, max_features=1.0, random_state=seed, n_jobs=1
+    )
+
+
+def _mlp(seed: int) -> Any:
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(hidden_layer_sizes=(64,), alpha=1.0, max_iter=2000, random_state=seed)
+
+
+MODEL_FACTORIES: Final[dict[str, Callable[[int], Any]]] = {
+    "svm": _svm,
+    "rf": _rf,
+    "et": _et,
+    "mlp": _mlp,
+}
+# "content": classes equal, actions (contents) equal within a class, clips equal within an
+# action; "weights": classes equal, clips equal within a class.
+BALANCING: Final[tuple[str, ...]] = ("none", "weights", "content", "smote", "undersample")
+
+
+def make_classifier(name: str, balance: str = "content", seed: int = 0, projection: int = 0) -> Any:
+    """A fresh pipeline: scaling (or the content projection) -> (resampling) -> classifier.
+
+    Args:
+        name: one of `MODEL_FACTORIES` ("svm", "rf", "et", "mlp").
+        balance: one of `BALANCING`; "smote" / "undersample" resample when fitting only.
+        seed: random seed.
+        projection: content directions removed (`ContentProjection`); 0 scales only.
+    """
+    from imblearn.over_sampling import SMOTE
+    from imblearn.pipeline import Pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+    from sklearn.preprocessing import StandardScaler
+
+    if name not in MODEL_FACTORIES:
+        raise ValueError(f"`model` must be one of {sorted(MODEL_FACTORIES)}, got {name!r}")
+    if balance not in BALANCING:
+        raise ValueError(f"`balance` must be one of {list(BALANCING)}, got {balance!r}")
+    if projection < 0:
+        raise ValueError(f"`projection` must be >= 0 directions, got {projection}")
+    first = ContentProjection(projection) if projection else StandardScaler()
+    steps: list[tuple[str, Any]] = [("project" if projection else "scale", first)]
+    if balance == "smote":
+        steps.append(("balance", SMOTE(random_state=seed)))
+    elif balance == "undersample":
+        steps.append(("balance", RandomUnderSampler(random_state=seed)))
+    steps.append(("clf", MODEL_FACTORIES[name](seed)))
+    return Pipeline(steps)
+
+
+def balanced_weights(
+    labels: npt.NDArray[Any],
+    clips: npt.NDArray[Any] | None = None,
+    contents: npt.NDArray[Any] | None = None,
+) -> npt.NDArray[np.float64]:
+    """Sample weights giving every class the same total weight (mean weight 1).
+
+    With `clips` (one id per sample), every clip also weighs the same within its class (or
+    within its content); with `contents`, every (class, content) cell weighs the same within
+    its class, so no action dominates a class.
+    """
+    labels = np.asarray(labels).astype(str)
+    if clips is None:
+        clips = np.arange(labels.size)
+    cells = labels
+    if contents is not None:
+        cells = np.char.add(np.char.add(labels, "|"), np.asarray(contents).astype(str))
+    _, clip_index, clip_count = np.unique(clips, return_inverse=True, return_counts=True)
+    w = 1.0 / clip_count[clip_index]
+    _, cell_index = np.unique(cells, return_inverse=True)
+    w /= np.bincount(cell_index, weights=w)[cell_index]
+    _, label_index = np.unique(labels, return_inverse=True)
+    w /= np.bincount(label_index, weights=w)[label_index]
+    weights: npt.NDArray[np.float64] = w * labels.size / w.sum()
+    return weights
+
+
+def fit_classifier(
+    pipeline: Any,
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[Any],
+    balance: str = "content",
+    clips: npt.NDArray[Any] | None = None,
+    contents: npt.NDArray[Any] | None = None,
+    projection_rows: tuple[npt.NDArray[np.float32], npt.NDArray[Any]] | None = None,
+) -> Any:
+    """Fit a `make_classifier` pipeline on (x, y).
+
+    Args:
+        balance: "weights" / "content" fit with `balanced_weights` as sample weights.
+        clips, contents: one clip id and one content id per row (for the weights and the
+            projection).
+        projection_rows: (features, content ids) of further windows the content projection
+            is fitted on besides `x` (other styles, other datasets without emotion labels);
+            the classifier never sees them.
+    """
+    steps = getattr(pipeline, "steps", [])
+    first = steps[0][1] if steps else None
+    if isinstance(first, ContentProjection):
+        px, pc = x, contents
+        if projection_rows is not None and len(projection_rows[0]) and contents is not None:
+            px = np.concatenate([x, projection_rows[0]])
+            pc = np.concatenate([np.asarray(contents), projection_rows[1]])
+        first.fit(px, contents=pc)
+        rest, x_in = pipeline[1:], first.transform(x)
+    else:
+        rest, x_in = pipeline, x
+    if balance == "weights":
+        rest.fit(x_in, y, clf__sample_weight=balanced_weights(y, clips))
+    elif balance == "content":
+        rest.fit(x_in, y, clf__sample_weight=balanced_weights(y, clips, contents))
+    else:
+        rest.fit(x_in, y)
+    return pipeline
