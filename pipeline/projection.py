@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from pipeline.novelty import knn_distance
 from pipeline.types import Float64Arr
 
 
@@ -30,6 +31,9 @@ class ContentProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         mean_, scale_: (F,) standardisation, in the features' own units.
         components_: (k, F) removed unit directions, in standardised units.
         projection_: (F, F) identity minus the removed directions' outer products.
+        novelty_reference_, novelty_k_, novelty_threshold_: training windows in the
+            projected space, neighbours averaged and the distance past which a window is
+            unfamiliar (`pipeline.novelty`); set by training, absent on older models.
     """
 
     def __init__(self, n_components: int = 2) -> None:
@@ -64,3 +68,10 @@ class ContentProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         out: Float64Arr = z @ self.projection_
         return out
 
+    def novelty(self, x: npt.ArrayLike) -> Float64Arr | None:
+        """(N,) distance of each window to its nearest training windows (None if the model
+        has no reference windows)."""
+        reference = getattr(self, "novelty_reference_", None)
+        if reference is None:
+            return None
+        return knn_distance(reference, self.transform(x), int(self.novelty_k_))

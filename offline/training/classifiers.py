@@ -153,4 +153,43 @@ def fit_classifier(
         rest.fit(x_in, y, clf__sample_weight=balanced_weights(y, clips, contents))
     else:
         rest.fit(x_in, y)
+    if clips is not None:
+        attach_novelty(pipeline, x, clips)
     return pipeline
+
+
+NOVELTY_K: Final[int] = 5
+NOVELTY_QUANTILE: Final[float] = 0.95
+_NOVELTY_REFERENCE: Final[int] = 3000  # windows kept on the model (about 1.5 MB)
+
+
+def attach_novelty(
+    pipeline: Any, x: npt.NDArray[np.float32], clips: npt.NDArray[Any], seed: int = 0
+) -> None:
+    """Keep (up to 3000 of) the training windows on the model's content projection, with a
+    threshold: the 95th percentile of the distance from training windows to their 5
+    nearest windows of *other* clips (a new take of a familiar movement is that far).
+
+    No-op for pipelines without a `ContentProjection`."""
+    steps = getattr(pipeline, "steps", [])
+    first = steps[0][1] if steps else None
+    if not isinstance(first, ContentProjection) or len(x) <= NOVELTY_K:
+        return
+    from pipeline.novelty import knn_distance
+
+    rng = np.random.default_rng(seed)
+    keep = rng.permutation(len(x))[:_NOVELTY_REFERENCE]
+    reference = first.transform(x[keep]).astype(np.float32)
+    ref_clips = np.asarray(clips)[keep]
+    probe = keep[: min(400, len(keep))]
+    distances = []
+    for i in probe:  # a probe window against the reference windows of other clips only
+        others = reference[ref_clips != clips[i]]
+        if len(others) >= NOVELTY_K:
+            z = first.transform(x[i : i + 1])
+            distances.append(float(knn_distance(others, z, NOVELTY_K)[0]))
+    if not distances:
+        return
+    first.novelty_reference_ = reference
+    first.novelty_k_ = NOVELTY_K
+    first.novelty_threshold_ = float(np.quantile(distances, NOVELTY_QUANTILE))

@@ -21,6 +21,7 @@ from offline.datasets.movement import Movement
 from offline.progress import Progress
 from offline.training.classifiers import fit_classifier, make_classifier
 from pipeline.features import vectorize
+from pipeline.projection import ContentProjection
 from pipeline.window import WindowSpec
 
 StrArr = npt.NDArray[np.str_]
@@ -148,9 +149,7 @@ def fit_table(
     rows = None
     if aux is not None and len(aux) and contents is not None and aux_contents is not None:
         rows = (aux.x, aux_contents)
-    return fit_classifier(
-        pipeline, data.x, data.y, settings.balance, data.clip, contents, rows
-    )
+    return fit_classifier(pipeline, data.x, data.y, settings.balance, data.clip, contents, rows)
 
 
 def single_label_contents(table: WindowTable) -> npt.NDArray[np.bool_]:
@@ -174,6 +173,7 @@ def grouped_predictions(
     progress: Progress | None = None,
     executor: Executor | None = None,
     aux: WindowTable | None = None,
+    unfamiliar: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[StrArr, StrArr]:
     """Hold out one `key` group at a time: fit on `train` (+ `augment`) rows of the other
     groups, predict the `test` rows of the held-out group.
@@ -181,7 +181,8 @@ def grouped_predictions(
     `train` and `test` may be the same table (plain leave-one-group-out) or differ (train
     on mocap, test on the video path). Returns (predictions, majority-class baseline
     predictions) for every row of `test`. `aux` rows (content projection only) of the
-    held-out group are left out of its fold too.
+    held-out group are left out of its fold too. `unfamiliar` (an (N,) array for the rows
+    of `test`), when given, is filled with the fold models' novelty flags.
 
     Each fold is one unit of `executor` (default: the open cluster session's engine, else
     this process); the fits use `settings.seed`, so where they run does not change them.
@@ -198,12 +199,14 @@ def grouped_predictions(
         progress(task, 0, len(held_out))
     ex = executor if executor is not None else cluster.current(1)
     fold = _Folds(train, test, key, settings, augment, aux)
-    for done, (i, (fold_pred, fold_majority)) in enumerate(
+    for done, (i, (fold_pred, fold_majority, fold_unfamiliar)) in enumerate(
         ex.map_unordered(_fold, list(held_out), fold), start=1
     ):
         te = test.group(key) == held_out[i]
         pred[te] = fold_pred
         majority[te] = fold_majority
+        if unfamiliar is not None:
+            unfamiliar[te] = fold_unfamiliar
         if progress is not None and done < len(held_out):
             progress(task, done, len(held_out))
     if progress is not None:
@@ -223,17 +226,28 @@ class _Folds:
     aux: WindowTable | None = None
 
 
-def _fold(f: _Folds, g: str) -> tuple[npt.NDArray[Any], str]:
-    """Fit without group `g`; its test rows' predictions and the fold's majority label."""
+def _fold(f: _Folds, g: str) -> tuple[npt.NDArray[Any], str, npt.NDArray[np.bool_]]:
+    """Fit without group `g`; its test rows' predictions, the fold's majority label, and
+    which test rows the fold's model finds unfamiliar (all False without a projection)."""
     extra = f.augment.take(f.augment.group(f.key) != g) if f.augment is not None else None
     fold = f.train.take(f.train.group(f.key) != g)
     aux = f.aux
     if aux is not None and f.key in aux.groups:  # no action of the held-out group at all
         aux = aux.take(aux.groups[f.key] != g)
     model = fit_table(fold, f.settings, extra, aux)
-    predicted = model.predict(f.test.x[f.test.group(f.key) == g])
+    x = f.test.x[f.test.group(f.key) == g]
+    predicted = model.predict(x)
     labels, counts = np.unique(fold.y, return_counts=True)
-    return predicted, str(labels[np.argmax(counts)])
+    return predicted, str(labels[np.argmax(counts)]), unfamiliar_rows(model, x)
+
+
+def unfamiliar_rows(model: Any, x: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """(N,) the windows a fitted pipeline's content projection finds unfamiliar."""
+    first = model.steps[0][1] if hasattr(model, "steps") else None
+    distance = first.novelty(x) if isinstance(first, ContentProjection) else None
+    if distance is None:
+        return np.zeros(len(x), bool)
+    return np.asarray(distance > first.novelty_threshold_)
 
 
 @dataclass(frozen=True)
@@ -325,6 +339,8 @@ class Evaluation:
         per_group: the same for each such held-out group (e.g. each action family).
         single_label: groups with one label only (e.g. contents that exist only as
             Neutral): their label and the fraction of their windows given it.
+        unfamiliar: per held-out group, the share of its windows the fold's model finds
+            unlike its training windows (shown "uncertain" live; `pipeline.novelty`).
     """
 
     scores: Scores
@@ -334,6 +350,7 @@ class Evaluation:
     per_source: dict[str, Scores] = field(default_factory=dict)
     per_group: dict[str, Scores] = field(default_factory=dict)
     single_label: dict[str, tuple[str, float, int]] = field(default_factory=dict)
+    unfamiliar: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -343,6 +360,7 @@ class Evaluation:
             "per_view": {k: v.to_dict() for k, v in self.per_view.items()},
             "per_source": {k: v.to_dict() for k, v in self.per_source.items()},
             "per_group": {k: v.to_dict() for k, v in self.per_group.items()},
+            "unfamiliar_share": self.unfamiliar,
             "single_label_groups": {
                 k: {"label": lab, "recall": r, "n_windows": n}
                 for k, (lab, r, n) in self.single_label.items()
@@ -363,14 +381,18 @@ def grouped_evaluation(
 ) -> list[Evaluation]:
     """Score each of `tests` with the same held-out-group fold models (each fitted once)."""
     joined = WindowTable.concat(tests) if len(tests) > 1 else tests[0]
+    flags = np.zeros(len(joined), bool)
     pred_all, majority_all = grouped_predictions(
-        train, joined, group, settings, augment, progress, executor, aux
+        train, joined, group, settings, augment, progress, executor, aux, flags
     )
     out, start = [], 0
     for test in tests:
         rows = slice(start, start + len(test))
         start += len(test)
-        out.append(_evaluation(test, pred_all[rows], majority_all[rows], labels, group))
+        ev = _evaluation(test, pred_all[rows], majority_all[rows], labels, group)
+        ids, flagged = test.group(group), flags[rows]
+        ev.unfamiliar = {str(g): float(flagged[ids == g].mean()) for g in np.unique(ids)}
+        out.append(ev)
     return out
 
 

@@ -1,0 +1,31 @@
+"""How far a window is from everything the model was trained on: the mean distance to its
+nearest training windows, in the model's own standardised (content-projected) space.
+
+A window past the threshold is unlike any training movement (a pose the model never saw,
+tracking noise, someone sitting at a desk): the live app then says "uncertain" instead of
+a confident label. The threshold is a quantile of the same distance for windows of
+training windows from other clips (`offline.training.classifiers.attach_novelty`), so it
+fires on a known share of ordinary movements and on everything further out. The
+reference windows and the threshold are kept on the model's `ContentProjection`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.types import Float64Arr, FloatArr
+
+
+def knn_distance(
+    reference: FloatArr, query: npt.NDArray[np.floating], k: int  # type: ignore[type-arg]
+) -> Float64Arr:
+    """(N,) mean Euclidean distance from each query row to its k nearest reference rows,
+    by |q|^2 - 2 q.r + |r|^2 (one matrix product; no Python loop over rows)."""
+    q = np.asarray(query, np.float32)
+    r2 = np.add.reduce(reference * reference, axis=1)
+    d2 = np.add.reduce(q * q, axis=1)[:, None] - 2.0 * (q @ reference.T) + r2[None, :]
+    k = min(k, reference.shape[0])
+    nearest = np.partition(np.maximum(d2, 0.0), k - 1, axis=1)[:, :k]
+    out: Float64Arr = np.sqrt(nearest.astype(np.float64)).mean(axis=1)
+    return out
