@@ -336,12 +336,18 @@ def write_report(run: Run) -> None:
 def _held_out_lines(ev: Evaluation, group: str) -> list[str]:
     """Per held-out group table, prediction shares and the one-label groups, as Markdown."""
     lines = [predicted_shares(ev.scores), ""]
+    if ev.unfamiliar and any(ev.unfamiliar.values()):
+        shares = ", ".join(f"{g} {v:.2f}" for g, v in ev.unfamiliar.items())
+        lines += [
+            f"Share of windows the fold's model finds unlike its training windows (shown "
+            f'"uncertain" live), per held-out {group}: {shares}.',
+            "",
+        ]
     if ev.per_group:
         lines = [per_group_table(ev.per_group, group), "", *lines]
     if ev.per_group and ev.single_label:
         lines += [
-            "Held out too, but not in the pooled figure (one label only, so no balanced "
-            "accuracy):",
+            "Held out too, but not in the pooled figure (one label only, so no balanced accuracy):",
             "",
             *single_label_lines(ev.single_label, group),
             "",
