@@ -64,7 +64,7 @@ class TrainOutputs:
     out: Path
     report_dir: Path | None = None
     test_data: tuple[str, ...] = ()
-    repeats: int = 100
+    repeats: int = 10
     cluster_samples: int = 3000
     quick: bool = False
 
