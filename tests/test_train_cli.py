@@ -632,9 +632,7 @@ def test_killed_train_never_leaves_a_half_written_file(tiny_mocap, tmp_path) -> 
     import signal
     import time
 
-    import joblib
-
-    out = tmp_path / "emotion.joblib"
+    out = tmp_path / "emotion.skops"
     report = tmp_path / "report"
     argv = ["train", "--data", tiny_mocap, "--no-render", "--repeats", "3", "--no-progress",
             "--out", out, "--report-dir", report]  # fmt: skip
@@ -656,7 +654,7 @@ def test_killed_train_never_leaves_a_half_written_file(tiny_mocap, tmp_path) -> 
             if now == old:
                 kept += 1
             elif path == out:
-                joblib.load(path)  # a complete pickle (its card may still be the old one)
+                load_model(path)  # a complete model, and its card is the one beside it
             elif path.suffix == ".json":
                 assert json.loads(now)["sha256"]
             else:

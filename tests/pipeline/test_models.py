@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
+import skops.io as sio
 
 from pipeline import models
 from pipeline.features import FEATURE_VERSIONS, feature_count
@@ -57,7 +59,7 @@ def fitted() -> EmotionModel:
 
 @pytest.fixture
 def saved(tmp_path: Path, fitted: EmotionModel) -> Path:
-    path = tmp_path / "emotion.joblib"
+    path = tmp_path / "emotion.skops"
     save_model(fitted, path)
     return path
 
@@ -82,7 +84,7 @@ def test_card_holds_the_files_hash_and_settings(saved: Path) -> None:
     assert card["feature_version"] == FEATURE_VERSIONS["motion"]
     assert card["window"]["window_s"] == 2.0 and card["n_features"] == N_FEATURES
     assert card["trained_on"] == "synthetic"
-    assert sorted(p.name for p in saved.parent.iterdir()) == ["emotion.card.json", "emotion.joblib"]
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["emotion.card.json", "emotion.skops"]
 
 
 def test_probabilities_are_in_classes_order(fitted: EmotionModel) -> None:
@@ -138,13 +140,13 @@ def test_card_that_is_not_json(saved: Path) -> None:
 
 
 def test_missing_model_file(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="model file not found: .*none.joblib"):
-        load_model(tmp_path / "none.joblib")
+    with pytest.raises(FileNotFoundError, match="model file not found: .*none.skops"):
+        load_model(tmp_path / "none.skops")
 
 
 def _write_with_card(path: Path, payload: object) -> None:
-    """Write any pickle under `path` with a card whose hash matches it."""
-    joblib.dump(payload, path)
+    """Write any payload (skops) under `path` with a card whose hash matches it."""
+    sio.dump(payload, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     card_path(path).write_text(json.dumps({"sha256": digest}))
 
@@ -159,7 +161,7 @@ def _write_with_card(path: Path, payload: object) -> None:
     ],
 )
 def test_another_kind_of_pickle(tmp_path: Path, payload: object) -> None:
-    path = tmp_path / "other.joblib"
+    path = tmp_path / "other.skops"
     _write_with_card(path, payload)
     with pytest.raises(ModelError, match="is not a PosEmotion model"):
         load_model(path)
@@ -169,8 +171,10 @@ def test_pickle_of_a_class_that_does_not_exist(tmp_path: Path) -> None:
     # protocol 2 pickle of `nonexistent_module.Thing()`
     path = tmp_path / "alien.joblib"
     path.write_bytes(b"\x80\x02cnonexistent_module\nThing\nq\x00)\x81q\x01.")
-    with pytest.raises(ModelError, match="not a readable model file"):
+    with pytest.raises(ModelError, match="not a skops model file.*--trust-pickle"):
         load_model(path, require_card=False)
+    with pytest.raises(ModelError, match="not a readable model file"):
+        load_model(path, require_card=False, trust_pickle=True)
     with pytest.raises(ModuleNotFoundError):
         pickle.loads(path.read_bytes())  # the file really is that pickle
 
@@ -191,14 +195,14 @@ def test_corrupt_file(saved: Path, damage: str, require_card: bool) -> None:
     match = (
         "does not match its card"
         if require_card
-        else "not a readable model file|not a PosEmotion model"
+        else "not a readable model file|not a PosEmotion model|not a skops model file"
     )
     with pytest.raises(ModelError, match=match):
         load_model(saved, require_card=require_card)
 
 
 def test_another_feature_version(tmp_path: Path, fitted: EmotionModel) -> None:
-    path = tmp_path / "old.joblib"
+    path = tmp_path / "old.skops"
     current = FEATURE_VERSIONS["motion"]
     old = EmotionModel(fitted.pipeline, CLASSES, "motion", fitted.window, N_FEATURES,
                        feature_version=current + 7)  # fmt: skip
@@ -211,10 +215,10 @@ def test_another_feature_version(tmp_path: Path, fitted: EmotionModel) -> None:
 
 
 def test_an_unknown_feature_set(tmp_path: Path, fitted: EmotionModel) -> None:
-    path = tmp_path / "legacy.joblib"
+    path = tmp_path / "legacy.skops"
     save_model(EmotionModel(fitted.pipeline, CLASSES, "legacy", fitted.window, N_FEATURES,
                             feature_version=1), path)  # fmt: skip
-    with pytest.raises(ModelError, match=r"feature set 'legacy' .* only \['image', 'motion'"):
+    with pytest.raises(ModelError, match=r"feature set 'legacy' .* only \['effort', 'image', 'motion'"):
         load_model(path)
 
 
@@ -222,7 +226,7 @@ def test_another_feature_count(tmp_path: Path) -> None:
     """A model whose vectors are not what this code's vectorize gives is refused."""
     x, y = _data()
     pipeline = make_classifier("rf", "none", seed=0).fit(x[:, :6], y)
-    path = tmp_path / "short.joblib"
+    path = tmp_path / "short.skops"
     save_model(EmotionModel(pipeline, CLASSES, "motion", WindowSpec(), 6), path)
     with pytest.raises(
         ModelError, match=rf"expects 6 features, but feature set 'motion' gives {N_FEATURES} here"
@@ -231,7 +235,7 @@ def test_another_feature_count(tmp_path: Path) -> None:
 
 
 def test_another_joint_set(tmp_path: Path, fitted: EmotionModel) -> None:
-    path = tmp_path / "joints.joblib"
+    path = tmp_path / "joints.skops"
     save_model(EmotionModel(fitted.pipeline, CLASSES, "motion", fitted.window, N_FEATURES,
                             joints=("head", "tail")), path)  # fmt: skip
     with pytest.raises(ModelError, match=r"uses joints \['head', 'tail'\]"):
@@ -245,11 +249,11 @@ def test_failed_save_keeps_the_old_model(saved: Path, fitted: EmotionModel, monk
         Path(filename).write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(models.joblib, "dump", broken_dump)
+    monkeypatch.setattr(sio, "dump", broken_dump)
     with pytest.raises(OSError, match="disk full"):
         save_model(fitted, saved)
     assert (saved.read_bytes(), card_path(saved).read_bytes()) == before
-    assert sorted(p.name for p in saved.parent.iterdir()) == ["emotion.card.json", "emotion.joblib"]
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["emotion.card.json", "emotion.skops"]
     monkeypatch.undo()
     assert load_model(saved).classes == CLASSES
 
@@ -297,3 +301,103 @@ def test_make_classifier_is_reproducible() -> None:
 def test_make_classifier_rejects_unknown_names(name: str, balance: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         make_classifier(name, balance)
+
+
+# --- issue #11: a model file that cannot run code; schema; model and card as one pair
+
+
+def test_model_files_are_skops_and_old_pickles_need_trust(saved, fitted, tmp_path) -> None:
+    assert saved.read_bytes()[:4] == b"PK\x03\x04"  # a skops (zip) archive, not a pickle
+    old = tmp_path / "old.joblib"
+    payload = {**fitted.header(), "pipeline": fitted.pipeline, "metadata": {}}
+    joblib.dump(payload, old)
+    card_path(old).write_text(json.dumps({"sha256": hashlib.sha256(old.read_bytes()).hexdigest()}))
+    with pytest.raises(ModelError, match="pickle can run code.*--trust-pickle"):
+        load_model(old)
+    assert load_model(old, trust_pickle=True).classes == CLASSES
+
+
+class Untrusted:  # defined in a test module: not ours to trust
+    pass
+
+
+def test_untrusted_types_are_refused_before_loading(tmp_path) -> None:
+    path = tmp_path / "evil.skops"
+    _write_with_card(path, {"format": models.FORMAT, "pipeline": Untrusted()})
+    with pytest.raises(ModelError, match=r"types this code does not trust \(.*Untrusted"):
+        load_model(path)
+
+
+def test_classes_of_pipeline_models_are_trusted_by_module(tmp_path, monkeypatch) -> None:
+    custom = type("CustomStep", (), {"__module__": "pipeline.models"})
+    monkeypatch.setattr(models, "CustomStep", custom, raising=False)
+    path = tmp_path / "custom.skops"
+    sio.dump({"step": custom()}, path)
+    assert isinstance(models._read_payload(path, trust_pickle=False)["step"], custom)
+
+
+@pytest.mark.parametrize(
+    "change, pattern",
+    [
+        (lambda p: p.pop("feature_version"), "no 'feature_version' field"),
+        (lambda p: p.update(window="abc"), "bad 'window' field"),
+        (lambda p: p.update(window={"window_s": "x"}), "invalid window settings"),
+        (lambda p: p.update(n_features="12"), "bad 'n_features' field"),
+        (lambda p: p.update(feature_version=True), "bad 'feature_version' field"),
+        (lambda p: p.update(pipeline="not an estimator"), "no fitted classifier"),
+        (lambda p: p.update(pipeline=None), "no fitted classifier"),
+        (lambda p: p.update(classes=["Sad", "Happy", "Angry"]), "its classifier knows"),
+        (lambda p: p.update(classes=[1, 2, 3]), "not distinct names"),
+        (lambda p: p.update(joints="abc"), "bad .joints. field"),
+        (lambda p: p.update(pose=[1]), "bad 'pose' or 'metadata'"),
+    ],
+)
+def test_payload_fields_are_checked_against_the_schema(tmp_path, fitted, change, pattern) -> None:
+    payload = {**fitted.header(), "pipeline": fitted.pipeline, "metadata": {}}
+    change(payload)
+    path = tmp_path / "bad.skops"
+    _write_with_card(path, payload)
+    with pytest.raises(ModelError, match=pattern):
+        load_model(path)
+
+
+def test_a_save_killed_between_card_and_model_is_finished_on_load(saved, fitted) -> None:
+    """The card is renamed first; a kill before the model's rename leaves the new model's
+    temporary file, which the next load moves into place."""
+    newer = EmotionModel(fitted.pipeline, CLASSES, "motion", fitted.window, N_FEATURES,
+                         metadata={"trained_on": "newer"})  # fmt: skip
+    other = saved.parent / "other" / saved.name
+    save_model(newer, other)
+    pid_gone = 2**22 + 1
+    os.replace(other, saved.parent / f".{saved.name}.{pid_gone}.abcd1234.tmp")
+    os.replace(card_path(other), card_path(saved))  # the state after the card's rename
+    assert load_model(saved).metadata["trained_on"] == "newer"
+    assert sorted(p.name for p in saved.parent.iterdir() if p.is_file()) == [
+        "emotion.card.json", "emotion.skops"]  # fmt: skip
+
+
+def test_an_error_between_card_and_model_restores_the_old_card(saved, fitted, monkeypatch):
+    before = saved.read_bytes(), card_path(saved).read_bytes()
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == saved:
+            raise OSError(28, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError, match="No space"):
+        save_model(fitted, saved)
+    monkeypatch.undo()
+    assert (saved.read_bytes(), card_path(saved).read_bytes()) == before
+    assert load_model(saved).classes == CLASSES
+
+
+def test_save_refuses_a_path_that_is_not_a_regular_file(tmp_path, fitted) -> None:
+    fifo = tmp_path / "pipe.skops"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelError, match="not a regular file"):
+        save_model(fitted, fifo)
+    assert fifo.is_fifo() and not card_path(fifo).exists()
+    with pytest.raises(ModelError, match="not a regular file"):
+        save_model(fitted, tmp_path)

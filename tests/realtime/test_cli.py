@@ -132,7 +132,7 @@ def test_corrupt_model(fails, clip, tiny_model_path, tmp_path):
     bad = tmp_path / "bad.joblib"
     bad.write_bytes(b"\x80\x04 definitely not a pickle")
     reseal(bad, tiny_model_path)
-    fails(video_and_model(clip, bad), "is not a readable model file")
+    fails(video_and_model(clip, bad), "is not a skops model file")
     shutil.copy(tiny_model_path, tmp_path / "nocard.joblib")
     fails(
         video_and_model(clip, tmp_path / "nocard.joblib"),
@@ -167,11 +167,11 @@ def test_model_with_another_feature_set(fails, clip, tiny_model, tmp_path):
     )
     path = tmp_path / "unknown.joblib"
     save_model(replace(tiny_model, feature_version=1), path)
-    import joblib
+    import skops.io as sio
 
-    payload = joblib.load(path)
+    payload = sio.load(path, trusted=sio.get_untrusted_types(file=path))
     payload["feature_set"] = "gait"
-    joblib.dump(payload, path)
+    sio.dump(payload, path)
     reseal(path)
     fails(video_and_model(clip, path), "trained on feature set 'gait'")
 

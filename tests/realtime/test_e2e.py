@@ -1,6 +1,6 @@
 """End to end: `python -m realtime` as a user runs it, on the demo footage with the shipped model.
 
-The model is the shipped models/emotion.joblib. The demo clip is fetched like `--demo`
+The model is the shipped models/emotion.skops. The demo clip is fetched like `--demo`
 does (PyPI through pip) into $POSEMOTION_CACHE or
 ~/.cache/posemotion.
 """

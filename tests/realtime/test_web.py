@@ -131,7 +131,7 @@ def get(
 def test_page_lists_no_files_and_nothing_else_is_served(server: WebServer) -> None:
     status, body = get("127.0.0.1", server.port, "/")
     assert status == 200 and b"stream.mjpg" in body and b'["calm", "lively"]' in body
-    for path in ("/models/emotion.joblib", "/static/", "/../README.md", "/realtime/web.py"):
+    for path in ("/models/emotion.skops", "/static/", "/../README.md", "/realtime/web.py"):
         assert get("127.0.0.1", server.port, path)[0] == 404
 
 
