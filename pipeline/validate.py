@@ -1,7 +1,11 @@
-"""Argument checks shared by the pipeline, worded "`name` must be …, got …"."""
+"""Argument checks shared by the pipeline, worded "`name` must be …, got …", and the
+command-line number types both CLIs use (`number`: finite, in range, checked once here)."""
 
 from __future__ import annotations
 
+import argparse
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -42,8 +46,8 @@ def check_array(
 
 
 def check_positive(name: str, value: float, unit: str = "") -> float:
-    """Raise ValueError unless `value` > 0."""
-    if not value > 0:
+    """Raise ValueError unless `value` > 0 (NaN is not)."""
+    if not value > 0 or math.isinf(value):
         raise ValueError(f"`{name}` must be > 0{' ' + unit if unit else ''}, got {value}")
     return value
 
@@ -53,6 +57,39 @@ def check_fraction(name: str, value: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"`{name}` must be in [0, 1], got {value}")
     return value
+
+
+def number(
+    kind: type[int] | type[float] = float,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+) -> Callable[[str], Any]:
+    """An argparse `type=` for a finite int or float in a range, for both CLIs.
+
+    NaN, infinities and out-of-range values give argparse's one error line naming the
+    option, e.g. "argument --jobs: must be >= 1, got 0".
+    """
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        if above is not None and not value > above:
+            raise argparse.ArgumentTypeError(f"must be > {above:g}, got {text}")
+        if at_least is not None and not value >= at_least:
+            raise argparse.ArgumentTypeError(f"must be >= {at_least:g}, got {text}")
+        if at_most is not None and not value <= at_most:
+            raise argparse.ArgumentTypeError(f"must be <= {at_most:g}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 _KINDS = {"f": "floating point", "u": "unsigned integer", "i": "integer", "b": "boolean"}
