@@ -130,9 +130,14 @@ class TrainSettings:
 
 
 def contents_of(table: WindowTable) -> StrArr | None:
-    """Each row's action (its `content` group), None when the data does not say (videos:
-    then the projection only standardises and the weights balance classes and clips)."""
-    return table.groups.get("content")
+    """Each row's action as its source sees it ("mocap:walk", "video:walk"): the content
+    projection removes what tells actions apart in skeletons and in PoseLandmarker's view
+    alike, and weights balance both. None when the data names no action (videos: the
+    projection then only standardises and the weights balance classes and clips)."""
+    content = table.groups.get("content")
+    if content is None:
+        return None
+    return np.char.add(np.char.add(table.source.astype(str), ":"), content.astype(str))
 
 
 def fit_table(
