@@ -61,6 +61,7 @@ def recipe_from(args: argparse.Namespace) -> Recipe:
         auxiliary=tuple(args.aux_data) if getattr(args, "aux_data", None) else None,
         other_styles=getattr(args, "other_styles", R.other_styles),
         single_label_contents=getattr(args, "single_label_contents", R.single_label_contents),
+        joint_map=args.joint_map, unit_m=args.unit_m,
     )  # fmt: skip
 
 
@@ -138,6 +139,8 @@ def _data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
     add("--cache-dir", help="keypoint cache folder (default: the user cache folder)")
     add("--pose-model", help="PoseLandmarker .task for video datasets (default: built-in)")
     add("--no-progress", action="store_true", help="no progress bars")
+    add("--joint-map", help="JSON body map for BVH files with another skeleton (README)")
+    add("--unit-m", type=float, default=R.unit_m, help="metres per BVH unit")
     pose = PoseSettings()
     for name in POSE_OPTIONS:  # recorded on the model card; the live app follows them
         add(f"--pose-{name.replace('_', '-')}", type=type(getattr(pose, name)),

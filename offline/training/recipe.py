@@ -19,6 +19,8 @@ from offline.datasets.mocap import DEFAULT_STYLES, MocapOptions
 from offline.datasets.movement import Movement
 from offline.datasets.registry import DEFAULT_GROUP, ReadOptions, detect_kind, read_dataset
 from offline.labels import style_names
+from offline.mocap.body import BANDAI, BodyMap
+from offline.mocap.bvh import DEFAULT_UNIT_M
 from offline.progress import Progress
 from offline.render import DEFAULT_RENDER_DIR, DEFAULT_VIEWS, plan_dataset, render_jobs
 from offline.training.evaluation import (
@@ -63,6 +65,8 @@ class Recipe:
             auxiliary data too.
         single_label_contents: train on contents seen with one label only (e.g. actions
             recorded only as Neutral). Off: they teach "unfamiliar action -> Neutral".
+        joint_map: JSON body map for BVH files of another skeleton (`BodyMap.from_json`);
+            None: the Bandai-Namco skeleton. unit_m: metres per BVH unit.
     """
 
     data: tuple[str, ...] = ()
@@ -82,14 +86,28 @@ class Recipe:
     auxiliary: tuple[str, ...] | None = None
     other_styles: bool = True
     single_label_contents: bool = False
+    joint_map: str | None = None
+    unit_m: float = DEFAULT_UNIT_M
 
     def __post_init__(self) -> None:
+        if not (self.unit_m > 0 and np.isfinite(self.unit_m)):
+            raise ValueError(f"--unit-m must be a positive number of metres, got {self.unit_m}")
         if not self.stride_s > 0:
             raise ValueError(f"the window stride must be > 0 seconds, got {self.stride_s}")
 
     def datasets(self) -> tuple[str, ...]:
         """The recipe's data folders; the shared motion capture when none is given."""
         return self.data or (os.path.relpath(SHARED_MOCAP),)
+
+    def mocap_options(self, **changes: Any) -> MocapOptions:
+        """How this recipe reads motion capture (views, jitter, body map, unit)."""
+        body = BodyMap.from_json(self.joint_map) if self.joint_map else BANDAI
+        base = MocapOptions(
+            styles=DEFAULT_STYLES, views_deg=self.mocap_views(), image_jitter=self.image_jitter,
+            world_jitter_m=self.world_jitter_m, seed=self.train.seed, body=body,
+            unit_m=self.unit_m,
+        )  # fmt: skip
+        return replace(base, **changes)
 
     def auxiliary_datasets(self) -> tuple[str, ...]:
         """The auxiliary motion capture (see `auxiliary`), the shared style data by default
@@ -176,13 +194,7 @@ def read_all(
     """
     options = ReadOptions(
         labels=recipe.labels,
-        mocap=MocapOptions(
-            styles=DEFAULT_STYLES,
-            views_deg=recipe.mocap_views(),
-            image_jitter=recipe.image_jitter,
-            world_jitter_m=recipe.world_jitter_m,
-            seed=recipe.train.seed + jitter_seed,
-        ),
+        mocap=recipe.mocap_options(seed=recipe.train.seed + jitter_seed),
         cache_dir=res.cache_dir,
         pose_model=res.pose_model,
         pose=recipe.pose,
@@ -275,7 +287,7 @@ def auxiliary_table(recipe: Recipe, labels: tuple[str, ...]) -> WindowTable | No
         sources += [(p, False) for p in recipe.datasets() if _is_mocap(p, recipe.kind)]
     if not recipe.train.projection or not sources:
         return None
-    options = MocapOptions(styles=None, views_deg=recipe.mocap_views(), seed=recipe.train.seed)
+    options = recipe.mocap_options(styles=None, image_jitter=0.0, world_jitter_m=0.0)
     movements = []
     for path, everything in sources:
         for m in read_dataset(path, "mocap", ReadOptions(mocap=options))[0]:
