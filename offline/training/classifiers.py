@@ -144,9 +144,9 @@ def fit_classifier(
             px = np.concatenate([x, projection_rows[0]])
             pc = np.concatenate([np.asarray(contents), projection_rows[1]])
         first.fit(px, contents=pc)
-        rest, x_in = pipeline[1:], first.transform(x)
+        rest, x_in = pipeline[1:], np.asarray(first.transform(x))
     else:
-        rest, x_in = pipeline, x
+        rest, x_in = pipeline, np.asarray(x)
     if balance == "weights":
         rest.fit(x_in, y, clf__sample_weight=balanced_weights(y, clips))
     elif balance == "content":

@@ -43,11 +43,11 @@ def _allocate(counts: npt.NDArray[np.intp], total: int) -> npt.NDArray[np.intp]:
     quota = np.floor(exact).astype(np.intp)
     order = np.argsort(quota - exact, kind="stable")  # largest remainder first
     quota[order[: total - int(quota.sum())]] += 1
-    return quota
+    return np.asarray(quota, np.int64)
 
 
 def cluster_scores(
-    x: npt.NDArray[np.floating],
+    x: npt.NDArray[np.floating[Any]],
     labels: npt.NDArray[Any],
     linkages: Sequence[str] = LINKAGES,
     counts: Sequence[int] = CLUSTER_COUNTS,

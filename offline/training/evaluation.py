@@ -249,7 +249,9 @@ def _fold(f: _Folds, g: str) -> tuple[npt.NDArray[Any], str, npt.NDArray[np.bool
 def unfamiliar_rows(model: Any, x: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
     """(N,) the windows a fitted pipeline's content projection finds unfamiliar."""
     first = model.steps[0][1] if hasattr(model, "steps") else None
-    distance = first.novelty(x) if isinstance(first, ContentProjection) else None
+    if not isinstance(first, ContentProjection):
+        return np.zeros(len(x), bool)
+    distance = first.novelty(x)
     if distance is None:
         return np.zeros(len(x), bool)
     return np.asarray(distance > first.novelty_threshold_)

@@ -21,7 +21,7 @@ from offline.datasets.registry import DEFAULT_GROUP, ReadOptions, detect_kind, r
 from offline.labels import style_names
 from offline.mocap.body import BANDAI, BodyMap
 from offline.mocap.bvh import DEFAULT_UNIT_M
-from offline.progress import Progress
+from offline.progress import Progress, no_progress
 from offline.render import DEFAULT_RENDER_DIR, DEFAULT_VIEWS, plan_dataset, render_jobs
 from offline.training.evaluation import (
     TrainSettings,
@@ -269,7 +269,7 @@ def with_renders(
                 f"rendering {len(todo)} of {len(jobs)} videos of {path} into {out} (once; "
                 f"about 0.02 s a frame, then pose about 0.02 s a frame; --no-render skips)"
             )
-            render_jobs(todo, n_jobs=res.jobs, progress=res.progress)
+            render_jobs(todo, n_jobs=res.jobs, progress=res.progress or no_progress)
         rendered = os.path.relpath(out, Path.cwd())
         train.append(rendered)
         if not test_data:

@@ -57,7 +57,7 @@ def confusion_png(scores: Scores, path: Path, title: str) -> None:
     _save(fig, path)
 
 
-def dendrogram_png(x: npt.NDArray[np.floating], labels: Sequence[str], path: Path) -> None:
+def dendrogram_png(x: npt.NDArray[np.floating[Any]], labels: Sequence[str], path: Path) -> None:
     """Ward dendrogram of the (sub-sampled, standardised) windows, truncated to 40 leaves."""
     from scipy.cluster.hierarchy import dendrogram, linkage
 
@@ -70,7 +70,7 @@ def dendrogram_png(x: npt.NDArray[np.floating], labels: Sequence[str], path: Pat
     _save(fig, path)
 
 
-def pca_png(x: npt.NDArray[np.floating], labels: npt.NDArray[Any], path: Path) -> None:
+def pca_png(x: npt.NDArray[np.floating[Any]], labels: npt.NDArray[Any], path: Path) -> None:
     """The windows on their first two principal components, coloured by label."""
     from sklearn.decomposition import PCA
 
@@ -88,7 +88,7 @@ def pca_png(x: npt.NDArray[np.floating], labels: npt.NDArray[Any], path: Path) -
     _save(fig, path)
 
 
-def fmt(value: float) -> str:
+def fmt(value: float | None) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.3f}"
 
 

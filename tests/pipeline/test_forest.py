@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
-from pipeline.forest import FlatForest
 from offline.training.classifiers import fit_classifier, make_classifier
+from pipeline.forest import FlatForest
 from pipeline.models import EmotionModel
 from pipeline.window import WindowSpec
 

@@ -10,6 +10,7 @@ import pytest
 
 from offline.datasets.movement import Movement
 from offline.training import evaluation
+from offline.training.classifiers import balanced_weights, fit_classifier
 from offline.training.evaluation import (
     TrainSettings,
     WindowTable,
@@ -21,7 +22,6 @@ from offline.training.evaluation import (
     window_table,
 )
 from pipeline.features import vectorize
-from offline.training.classifiers import balanced_weights, fit_classifier
 from pipeline.window import WindowSpec
 
 
