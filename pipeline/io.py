@@ -131,12 +131,13 @@ def check_outputs(
                 )
 
 
-def check_output_location(name: str, path: str | Path) -> None:
+def check_output_location(name: str, path: str | Path, *, create_folders: bool = True) -> None:
     """Refuse an output path that cannot be written as a regular file, before any work.
 
     The path must be absent or a regular file (never a directory, device, FIFO or socket),
     and its nearest existing folder must be a folder that accepts new files (tried with an
-    empty hidden file, removed at once, so read-only mounts are caught too).
+    empty hidden file, removed at once, so read-only mounts are caught too). Without
+    `create_folders` (writers that do not create them), its own folder must exist.
 
     Raises:
         OutputError: one line naming the option, the path, what is wrong and what to do.
@@ -158,6 +159,10 @@ def check_output_location(name: str, path: str | Path) -> None:
             "it is never replaced: give another path"
         )
     folder = resolved(path).parent
+    if not create_folders and not folder.exists():
+        raise OutputError(
+            f"cannot write {name} {path}: directory {folder} does not exist; create it first"
+        )
     while not folder.exists() and folder != folder.parent:
         if folder.is_symlink():
             break

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +59,14 @@ def check_fraction(name: str, value: float) -> float:
     return value
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose errors are one line, "error: argument --jobs: must be >= 1, got 0;
+    see PROG --help", exit code 2 (both CLIs; subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {' '.join(message.split())}; see {self.prog} --help\n")
+
+
 def number(
     kind: type[int] | type[float] = float,
     *,
@@ -81,15 +89,19 @@ def number(
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
         if above is not None and not value > above:
-            raise argparse.ArgumentTypeError(f"must be > {above:g}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be > {_shown(above)}, got {text}")
         if at_least is not None and not value >= at_least:
-            raise argparse.ArgumentTypeError(f"must be >= {at_least:g}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be >= {_shown(at_least)}, got {text}")
         if at_most is not None and not value <= at_most:
-            raise argparse.ArgumentTypeError(f"must be <= {at_most:g}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be <= {_shown(at_most)}, got {text}")
         return value
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _shown(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 _KINDS = {"f": "floating point", "u": "unsigned integer", "i": "integer", "b": "boolean"}

@@ -67,7 +67,7 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
     """
     os.environ.setdefault("GLOG_minloglevel", "2")  # before mediapipe is loaded
     quiet_opencv()
-    model = load_model(config.model_path)
+    model = load_model(config.model_path, trust_pickle=config.trust_pickle)
     max_side, mismatch = pose_max_side(config.max_side, model.pose)
     if mismatch is not None:
         log.warning(mismatch)
@@ -94,6 +94,10 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
         stack.callback(source.stop)  # joins the capture thread, then releases camera or file
         info = source.info
         recorder = VideoRecorder(config.record, fps=info.nominal_fps) if config.record else None
+        screen = None
+        if not headless:  # before fd 2 is muted: nothing that can abort runs muted
+            screen = Screen()
+            stack.callback(screen.close)
         # mediapipe logs straight to fd 2; keep it off the user's terminal for the run
         stack.enter_context(quiet_stderr())
         stack.enter_context(single_threaded_numerics())
@@ -108,10 +112,6 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
             LabelDecider(config.min_confidence, config.margin),
             max_fps=max(240.0, 2.0 * info.nominal_fps),
         )
-        screen = None
-        if not headless:
-            screen = Screen()
-            stack.callback(screen.close)
         sinks: list[Sink] = []
         if config.jsonl:
             writer = stack.enter_context(JsonlWriter(config.jsonl))

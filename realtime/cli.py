@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from pipeline.models import DEFAULT_MODEL
+from pipeline.validate import ArgumentParser, number
 from realtime import app
 from realtime.capture import SourceFailed
 from realtime.config import DEFAULTS, RealtimeConfig, shown_path
@@ -48,9 +49,16 @@ Exit codes: 0 done; 2 bad input (camera, video, model, paths), one line on stder
 """
 
 
+MAX_CAMERA_INDEX = 2**31 - 1  # OpenCV takes a C int
+TRUST_PICKLE_WARNING = (
+    "warning: --trust-pickle: an old pickle model file may run code when loaded; "
+    "use it only if you trust where it came from, and re-save it with train.py"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m realtime`; each option's dest is a config field."""
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="python -m realtime",
         description=(
             "Read a person's emotion from how their body moves, live: camera or video ->\n"
@@ -62,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     src = p.add_argument_group("input (exactly one)").add_mutually_exclusive_group(required=True)
     src.add_argument(
-        "--camera", type=int, metavar="N", help="live camera with OpenCV index N, e.g. 0"
+        "--camera",
+        type=number(int, at_least=0, at_most=MAX_CAMERA_INDEX),
+        metavar="N",
+        help="live camera with OpenCV index N, e.g. 0",
     )
     src.add_argument(
         "--video",
@@ -85,17 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="process every frame of a video as fast as possible, dropping none "
         "(offline use) instead of pacing it at its frame rate",
     )
-    play.add_argument("--max-frames", type=int, metavar="N", help="stop after N processed frames")
+    play.add_argument(
+        "--max-frames",
+        type=number(int, at_least=1),
+        metavar="N",
+        help="stop after N processed frames",
+    )
     play.add_argument(
         "--duration",
         dest="duration_s",
-        type=float,
+        type=number(float, above=0),
         metavar="S",
         help="stop after S seconds of source time (wall time for a camera or a paced video)",
     )
     play.add_argument(
         "--max-side",
-        type=int,
+        type=number(int, at_least=0),
         default=DEFAULTS["max_side"],
         metavar="PX",
         help="scale frames down (same aspect) so their longer side is at most PX "
@@ -104,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     play.add_argument(
         "--camera-retry-s",
-        type=float,
+        type=number(float, at_least=0),
         default=DEFAULTS["camera_retry_s"],
         metavar="S",
         help="when the camera stops delivering, retry (reopening it every second) "
@@ -115,7 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         metavar="PATH",
-        help=f"emotion model (.joblib with its .card.json); default {shown_path(DEFAULT_MODEL)}",
+        help=f"emotion model (.skops with its .card.json); default {shown_path(DEFAULT_MODEL)}",
+    )
+    mod.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also read an old pickle (.joblib) model: loading a pickle can run any code "
+        "in it, so only for a file you trust; re-save it with train.py",
     )
     mod.add_argument(
         "--pose-model",
@@ -126,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mod.add_argument(
         "--max-people",
-        type=int,
+        type=number(int, at_least=1),
         default=DEFAULTS["max_people"],
         metavar="N",
         help="people PoseLandmarker looks for; one is followed (see below). "
@@ -141,21 +163,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lab.add_argument(
         "--smoothing-s",
-        type=float,
+        type=number(float, above=0),
         default=DEFAULTS["smoothing_s"],
         metavar="S",
         help="time constant of --smoothing ema, seconds",
     )
     lab.add_argument(
         "--smoothing-k",
-        type=int,
+        type=number(int, at_least=1),
         default=DEFAULTS["smoothing_k"],
         metavar="K",
         help="classifications averaged by --smoothing mean",
     )
     lab.add_argument(
         "--min-confidence",
-        type=float,
+        type=number(float, at_least=0, at_most=1),
         default=DEFAULTS["min_confidence"],
         metavar="P",
         help="smallest smoothed probability shown as an emotion; below it the "
@@ -163,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lab.add_argument(
         "--margin",
-        type=float,
+        type=number(float, at_least=0, at_most=1),
         default=DEFAULTS["margin"],
         metavar="P",
         help="hysteresis: a new label must lead the shown one by P to replace it",
@@ -252,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m realtime`; returns the exit code."""
     args = build_parser().parse_args(argv)  # argparse exits 2 on bad flags
     _setup_logging()
+    if args.trust_pickle:
+        print(TRUST_PICKLE_WARNING, file=sys.stderr)
     try:
         app.run(RealtimeConfig.from_args(args), notify=_note)
     except SourceFailed as e:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 
-from pipeline.models import DEFAULT_MODEL
+from pipeline.io import check_output_location, check_outputs
+from pipeline.models import DEFAULT_MODEL, card_path
 from pipeline.video import MIN_MAX_SIDE
 from realtime.capture import DEFAULT_RETRY_S
 from realtime.sinks.recording import codec_for
@@ -48,6 +49,7 @@ class RealtimeConfig:
     min_confidence: float = 0.4
     margin: float = 0.1
     camera_retry_s: float = DEFAULT_RETRY_S
+    trust_pickle: bool = False
     serve: str | None = None
     serve_token: str | None = None
 
@@ -70,20 +72,35 @@ class RealtimeConfig:
             )
         if self.max_people < 1:
             raise ValueError(f"--max-people must be >= 1, got {self.max_people}")
-        if self.camera_retry_s < 0:
+        if not 0 <= self.camera_retry_s < float("inf"):
             raise ValueError(f"--camera-retry-s must be >= 0 seconds, got {self.camera_retry_s}")
         if self.record is not None:
             codec_for(self.record)
-            if self.record.is_dir():
-                raise ValueError(f"--record must be a file path, got the directory {self.record}")
-        if self.jsonl is not None and self.jsonl != "-" and Path(self.jsonl).is_dir():
-            raise ValueError(f"--jsonl must be a file path or -, got the directory {self.jsonl}")
+        self.check_paths()
         if self.serve is not None:
             serve_token(ServeAddress.parse(self.serve), self.serve_token)
         elif self.serve_token is not None:
             raise ValueError("--serve-token needs --serve")
         make_smoother(self.smoothing, tau_s=self.smoothing_s, k=self.smoothing_k)
         LabelDecider(self.min_confidence, self.margin)
+
+    def check_paths(self) -> None:
+        """Refuse outputs that would overwrite an input or each other (symlinks and hard
+        links resolved), and outputs that cannot be written as regular files, before
+        anything is opened (`OutputError`, a ValueError: one line)."""
+        outputs = {"--record": self.record, "--jsonl": self.jsonl}
+        check_outputs(
+            {
+                "--video": self.video,
+                "--model": self.model_path,
+                "model card": card_path(self.model_path),
+                "--pose-model": self.pose_model,
+            },
+            outputs,
+        )
+        for name, path in outputs.items():
+            if path is not None and str(path) != "-":
+                check_output_location(name, path, create_folders=False)
 
     @property
     def model_path(self) -> Path:

@@ -147,9 +147,16 @@ def wants_image(sinks: Sequence[Sink]) -> bool:
     return any(getattr(sink, "wants_image", True) for sink in sinks)
 
 
+# Signals that end a run cleanly; SIGHUP does not exist on Windows.
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
 @contextlib.contextmanager
 def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Turn SIGINT (Ctrl-C) and SIGTERM into `stop.set()` for the duration of the block.
+    """Turn SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal or SSH session closed) into
+    `stop.set()` for the duration of the block, so the outputs are finalised in every case.
 
     A second signal raises KeyboardInterrupt, so a stuck run can still be interrupted
     (context managers still clean up). Must be entered on the main thread.
@@ -160,7 +167,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
             raise KeyboardInterrupt
         stop.set()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
     finally:

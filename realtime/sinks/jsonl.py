@@ -14,18 +14,23 @@ Each line (see `tick_record`):
 - latency_ms: capture to label, milliseconds. fps: processing rate, frames per second.
 - dropped: stale frames dropped so far. skipped: undecodable frames skipped so far.
 
-A crash loses at most the line being written.
+The file is written under a temporary name beside the target (`.NAME.PID.partial`,
+flushed line by line) and renamed onto the target when the run ends (any way but a kill):
+a run that fails before its first line leaves the previous file as it was. A crash loses
+at most the line being written; its temporary file is removed by a later run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from pipeline.io import clean_stale_temporaries
 from realtime.capture import Frame
 from realtime.tick import Tick
 
@@ -57,7 +62,9 @@ class JsonlWriter:
     """Writes one JSON object per line to a file, or to stdout for "-", flushing each line.
 
     Args:
-        target: output path, or "-" for standard output (left open on close).
+        target: output path, or "-" for standard output (left open on close). A file is
+            written under a temporary name and renamed onto `target` by `close` once a
+            line was written; until then the previous file stays as it was.
     """
 
     def __init__(self, target: str | Path) -> None:
@@ -67,17 +74,35 @@ class JsonlWriter:
             self._file: IO[str] = sys.stdout
             self._owned = False
         else:
-            self._file = open(target, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
+            path = Path(target)
+            clean_stale_temporaries([path.parent])
+            self._tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+            self._file = open(self._tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
             self._owned = True
 
     def write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._file.flush()
+        except OSError as e:
+            raise OSError(
+                e.errno,
+                f"cannot write the JSONL ({e.strerror or e}); free some space or choose "
+                "another --jsonl",
+                self.target,
+            ) from None
         self.lines += 1
 
     def close(self) -> None:
+        """Flush; a file is renamed onto the target if a line was written, else dropped."""
         if self._owned and not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            finally:
+                if self.lines:
+                    os.replace(self._tmp, self.target)
+                else:
+                    self._tmp.unlink(missing_ok=True)
         elif not self._owned:
             self._file.flush()
 

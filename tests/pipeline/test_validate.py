@@ -53,3 +53,17 @@ def test_check_positive_refuses_nan_and_inf() -> None:
     for value in (float("nan"), float("inf"), 0.0):
         with pytest.raises(ValueError):
             check_positive("unit_m", value)
+
+
+def test_the_parser_errors_are_one_line(capsys) -> None:
+    from pipeline.validate import ArgumentParser
+
+    p = ArgumentParser(prog="x")
+    sub = p.add_subparsers(dest="cmd")
+    sub.add_parser("go").add_argument("--rate", type=number(float, above=0))
+    for argv in (["go", "--rate", "nan"], ["--nope"], ["go", "--rate"]):
+        with pytest.raises(SystemExit) as e:
+            p.parse_args(argv)
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith("error: "), err

@@ -137,7 +137,13 @@ def test_demo_offline_every_frame_looped(demo_clip, shipped_model, tmp_path):
     assert read_video(rec)[:2] == (150, DEMO_SIZE)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def _lines_so_far(out) -> int:
+    """Lines of the JSONL being written (under its temporary name until the run ends)."""
+    files = [out, *out.parent.glob(f".{out.name}.*.partial")]
+    return max((len(f.read_text().splitlines()) for f in files if f.exists()), default=0)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signal_finalises_outputs(demo_clip, shipped_model, tmp_path, sig):
     out, rec = tmp_path / "sig.jsonl", tmp_path / "sig.mp4"
     proc = start(
@@ -145,7 +151,7 @@ def test_signal_finalises_outputs(demo_clip, shipped_model, tmp_path, sig):
     )
     try:
         deadline = time.monotonic() + 120
-        while not out.exists() or len(out.read_text().splitlines()) < 15:
+        while _lines_so_far(out) < 15:
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline, "no JSONL lines"
             time.sleep(0.1)

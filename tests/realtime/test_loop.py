@@ -198,3 +198,13 @@ def test_overlay_is_drawn_only_when_something_uses_the_image(
     summary = run_loop(camera, analyzer, annotators=[annotator], sinks=outs, draw=draw)
     assert annotator.calls == (summary.frames if drawn else 0)
     assert all(s.frames == summary.frames for s in outs)
+
+
+def test_stop_on_signals_turns_sighup_into_stop():
+    """A closed terminal or SSH session (SIGHUP) finalises the outputs like SIGTERM."""
+    stop = threading.Event()
+    before = signal.getsignal(signal.SIGHUP)
+    with stop_on_signals(stop):
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert stop.wait(1.0)
+    assert signal.getsignal(signal.SIGHUP) is before

@@ -53,10 +53,11 @@ def test_each_line_is_flushed_before_close(tmp_path):
     writer = JsonlWriter(path)
     writer.write(tick_record(make_tick(), CLASSES))
     writer.write({"a": 1})
-    lines = path.read_text().splitlines()  # still open
+    (partial,) = tmp_path.glob(".out.jsonl.*.partial")  # still open: its temporary name
+    lines = partial.read_text().splitlines()
     assert len(lines) == 2 and json.loads(lines[0])["label"] == "lively"
     writer.close()
-    assert writer.lines == 2
+    assert writer.lines == 2 and path.read_text().splitlines() == lines
 
 
 def test_stdout(capsys):
