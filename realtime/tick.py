@@ -81,6 +81,27 @@ class StageTimes:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonTick:
+    """One person's part of a tick.
+
+    Attributes:
+        id: the person's id, stable across frames (1 with --max-people 1).
+        person: their landmarks in this frame.
+        box: (x0, y0, x1, y1) bounding box of their landmarks, normalised image coordinates.
+        decision: their shown state and label.
+        probabilities: (C,) their smoothed probabilities, or None when not classified.
+        progress: fraction of a window collected since they appeared, [0, 1].
+    """
+
+    id: int
+    person: PoseFrame
+    box: tuple[float, float, float, float]
+    decision: Decision
+    probabilities: ProbArr | None
+    progress: float
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """The result of processing one frame (built once, by `Analyzer.step`).
 
@@ -94,6 +115,8 @@ class Tick:
         fps: processing rate, frames per second, over the last ticks.
         dropped, skipped: the source's counters after this frame (stale frames dropped,
             undecodable frames skipped).
+        people: everyone in view, by id; `person`, `decision`, `probabilities` and
+            `progress` above are the followed one's (the longest-followed id in view).
     """
 
     index: int
@@ -106,3 +129,4 @@ class Tick:
     fps: float = 0.0
     dropped: int = 0
     skipped: int = 0
+    people: tuple[PersonTick, ...] = ()

@@ -35,6 +35,9 @@ class NobodyPose:
     def detect(self, image_rgb, timestamp_ms=None, previous=None):
         return PoseFrame.empty((image_rgb.shape[1], image_rgb.shape[0]))
 
+    def detect_all(self, image_rgb, timestamp_ms=None):
+        return []
+
     def close(self):
         pass
 
