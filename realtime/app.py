@@ -111,6 +111,8 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
             make_smoother(config.smoothing, tau_s=config.smoothing_s, k=config.smoothing_k),
             LabelDecider(config.min_confidence, config.margin),
             max_fps=max(240.0, 2.0 * info.nominal_fps),
+            max_people=config.max_people,
+            fps=info.nominal_fps,
         )
         sinks: list[Sink] = []
         if config.jsonl:
@@ -140,7 +142,7 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
         summary = run_loop(
             source,
             analyzer,
-            annotators=default_annotators(model.classes),
+            annotators=default_annotators(model.classes, people=config.max_people > 1),
             sinks=sinks,
             screen=screen,
             stop=stop,

@@ -34,10 +34,12 @@ outputs and offline use:
   python -m realtime --camera 0 --headless --serve    live view at http://127.0.0.1:8000/
   python -m realtime --video clip.mp4 --no-realtime --headless --jsonl - > labels.jsonl
 
-Person followed: with --max-people 1 (the default) MediaPipe tracks the person it found
-first from frame to frame and looks for the most prominent person again when that person
-is lost; with --max-people N > 1 the app follows the person whose mid-hip is nearest the
-followed person's previous one (at the start: the largest in the image).
+People: with --max-people 1 (the default) MediaPipe tracks the person it found first
+from frame to frame and looks for the most prominent person again when that person is
+lost. With --max-people N > 1 everyone found (up to N) is labelled: each gets a stable id
+(norfair tracker; kept through short misses, and for someone who returns within 3 s where
+the tracker can tell), their own window, smoothing and label drawn beside them, and an
+entry in the JSONL "people" list; the top-level fields follow the longest-followed person.
 
 Shown states: "no person" (nobody in view), "collecting movement" (a person, but not yet a
 full window of movement), "uncertain" (top smoothed probability under --min-confidence),
@@ -151,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=number(int, at_least=1),
         default=DEFAULTS["max_people"],
         metavar="N",
-        help="people PoseLandmarker looks for; one is followed (see below). "
-        "N > 1 costs about 10 ms per frame more",
+        help="people labelled at most, each with their own id and label (see below); "
+        "N > 1 makes PoseLandmarker look for more people, which costs pose time",
     )
     lab = p.add_argument_group("label")
     lab.add_argument(
@@ -202,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jsonl",
         metavar="OUT",
         help="write one JSON object per tick (t_s, frame, state, label, "
-        "probabilities, latency_ms, fps, dropped, skipped) to OUT, or - for stdout",
+        "probabilities, latency_ms, fps, dropped, skipped, people) to OUT, or - for stdout",
     )
     out.add_argument(
         "--headless",

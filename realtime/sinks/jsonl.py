@@ -4,7 +4,9 @@ Each line (see `tick_record`):
 
     {"t_s": 2.35, "frame": 141, "state": "classified", "label": "happy",
      "probabilities": {"angry": 0.05, "happy": 0.81, ...}, "latency_ms": 31.2,
-     "fps": 29.8, "dropped": 12, "skipped": 0}
+     "fps": 29.8, "dropped": 12, "skipped": 0,
+     "people": [{"id": 1, "box": [0.31, 0.08, 0.66, 0.97], "state": "classified",
+                 "label": "happy", "probabilities": {"angry": 0.05, ...}}]}
 
 - t_s: source time of the frame, seconds (camera: monotonic clock; file: index / fps).
 - frame: source frame index.
@@ -13,6 +15,9 @@ Each line (see `tick_record`):
 - probabilities: smoothed class probabilities (sum to 1), or null when nothing was classified.
 - latency_ms: capture to label, milliseconds. fps: processing rate, frames per second.
 - dropped: stale frames dropped so far. skipped: undecodable frames skipped so far.
+- people: everyone in view: id (stable across frames; 1 with --max-people 1), box (x0, y0,
+  x1, y1 of their landmarks, normalised image coordinates), and their own state, label and
+  probabilities as above. The fields above it are the followed person's.
 
 The file is written under a temporary name beside the target (`.NAME.PID.partial`,
 flushed line by line) and renamed onto the target when the run ends (any way but a kill):
@@ -32,7 +37,7 @@ from typing import IO, Any
 
 from pipeline.io import clean_stale_temporaries
 from realtime.capture import Frame
-from realtime.tick import Tick
+from realtime.tick import PersonTick, Tick
 
 STDOUT = "-"
 
@@ -55,6 +60,23 @@ def tick_record(tick: Tick, classes: Sequence[str]) -> dict[str, Any]:
         "fps": round(tick.fps, 2),
         "dropped": tick.dropped,
         "skipped": tick.skipped,
+        "people": [person_record(p, classes) for p in tick.people],
+    }
+
+
+def person_record(person: PersonTick, classes: Sequence[str]) -> dict[str, Any]:
+    """One entry of a record's `people` list (fields as in the module docstring)."""
+    label, proba = person.decision.label, person.probabilities
+    return {
+        "id": person.id,
+        "box": [round(v, 4) for v in person.box],
+        "state": person.decision.state,
+        "label": None if label is None else classes[label],
+        "probabilities": (
+            None
+            if proba is None
+            else {c: round(float(p), 6) for c, p in zip(classes, proba, strict=True)}
+        ),
     }
 
 

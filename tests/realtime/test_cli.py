@@ -49,7 +49,7 @@ def test_help_explains_every_input_with_an_example(capsys):
         "--model",
     ):
         assert option in text
-    assert "nearest the followed person's previous one" in text  # the person-following rule
+    assert "each gets a stable id" in text  # the --max-people rule
     assert "(default: 0.5)" in text  # defaults are stated
     # --max-side's default is the model's own (it was a fixed 640 before pose settings
     # were recorded in the model)

@@ -40,6 +40,7 @@ def test_record_fields():
         "fps": 29.87,
         "dropped": 3,
         "skipped": 1,
+        "people": [],
     }
 
 
