@@ -29,7 +29,7 @@ from pipeline.models import EmotionModel
 from pipeline.pose import PoseFrame
 from pipeline.window import SkeletonBuffer
 from realtime.smoothing import LabelDecider, Smoother
-from realtime.tick import COLLECTING, NO_PERSON, Decision, ProbArr
+from realtime.tick import COLLECTING, NO_PERSON, UNCERTAIN, Decision, ProbArr
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1, normalised image coordinates
 
@@ -138,13 +138,19 @@ class PersonState:
         return True
 
     def finish(self, proba: ProbArr) -> None:
-        """Smooth and decide the probabilities of the pending window."""
+        """Smooth and decide the probabilities of the pending window; a window the model
+        finds unlike all its training windows (`EmotionModel.unfamiliar`) is shown as
+        "uncertain", whatever its probabilities."""
         assert self.pending is not None
-        t_s = self.pending[1]
+        vector, t_s = self.pending
         self.pending = None
         self.has_window = True
         self.probabilities = self.smoother.update(proba, t_s)
-        self.decision = self.decider.update(self.probabilities)
+        decision = self.decider.update(self.probabilities)
+        unfamiliar = self.model.unfamiliar(vector)
+        self.decision = (
+            Decision(UNCERTAIN) if unfamiliar is not None and unfamiliar[0] else decision
+        )
 
     def progress(self, t_s: float) -> float:
         """Fraction of a window collected since the person appeared, [0, 1]."""

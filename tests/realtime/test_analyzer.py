@@ -90,3 +90,33 @@ def test_stage_times_and_latency_use_the_injected_clock(tiny_model, fake_clock, 
     assert tick.times.pose_ms == pytest.approx(25.0)
     assert tick.times.latency_ms == pytest.approx(29.0)  # nothing else moves the fake clock
     assert tick.times.non_pose_ms == pytest.approx(0.0)
+
+
+def test_a_window_unlike_the_training_data_is_shown_uncertain(tiny_model) -> None:
+    """The novelty check overrides a confident label: the same probabilities give a label
+    when the model knows the window and "uncertain" when it does not."""
+    from realtime.people import PersonState
+    from realtime.smoothing import LabelDecider, make_smoother
+    from realtime.tick import CLASSIFIED, UNCERTAIN
+
+    class Novel:
+        def __init__(self, model, flag):
+            self._model, self._flag = model, flag
+
+        def __getattr__(self, name):
+            return getattr(self._model, name)
+
+        def unfamiliar(self, vectors):
+            return np.array([self._flag])
+
+    confident = np.zeros(len(tiny_model.classes))
+    confident[0] = 1.0
+    seen = {}
+    for flag in (False, True):
+        state = PersonState(
+            Novel(tiny_model, flag), make_smoother("none"), LabelDecider(), 30.0, 0.0
+        )
+        state.pending = (np.zeros(tiny_model.n_features, np.float32), 1.0)
+        state.finish(confident)
+        seen[flag] = state.decision.state
+    assert seen == {False: CLASSIFIED, True: UNCERTAIN}
