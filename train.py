@@ -6,8 +6,7 @@
     python train.py compare --features-grid motion image seed --window-grid 1 1.5
 
 A thin command line over `offline.training`: options -> Recipe (what decides the model) and
-Resources (where the work runs) -> train / evaluate / compare. Every default is stated once,
-in those dataclasses.
+Resources (where the work runs) -> train / evaluate / compare; every default is stated there.
 """
 
 from __future__ import annotations
@@ -28,13 +27,15 @@ from offline.training.classifiers import BALANCING, MODEL_FACTORIES
 from offline.training.evaluation import TrainSettings
 from offline.training.recipe import SHARED_MOCAP, Recipe, Resources
 from pipeline.features import FEATURE_SETS
-from pipeline.io import write_text_atomic
-from pipeline.models import DEFAULT_MODEL
+from pipeline.io import error_line, prepare_outputs, write_text_atomic
+from pipeline.models import DEFAULT_MODEL, card_path, recover_interrupted_save
 from pipeline.pose import PoseSettings
+from pipeline.validate import ArgumentParser, number
 from pipeline.window import WindowSpec
 
 R, T, W, G, RES = Recipe(), TrainSettings(), WindowSpec(), experiment.Grid(), Resources()
 OUT = experiment.TrainOutputs(out=DEFAULT_MODEL)
+POS, INT0, INT1 = number(above=0), number(int, at_least=0), number(int, at_least=1)
 POSE_OPTIONS = [f.name for f in fields(PoseSettings) if f.name != "num_poses"]
 
 
@@ -73,8 +74,8 @@ def resources_from(args: argparse.Namespace) -> Resources:
         jobs=args.jobs,
         cluster=args.cluster,
         progress=None if args.no_progress else progress_bars(),
-        notify=print,
-    )
+        notify=print, trust_pickle=getattr(args, "trust_pickle", False),
+    )  # fmt: skip
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -83,6 +84,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         test_data=tuple(args.test_data or ()), repeats=args.repeats,
         cluster_samples=args.cluster_samples, quick=args.quick,
     )  # fmt: skip
+    recover_interrupted_save(outputs.out)  # then outputs checked, stale temporaries removed
+    prepare_outputs({f"--data {d}": d for d in args.data or ()}, {"--out": outputs.out,
+        "model card": card_path(outputs.out)}, {"--report-dir": args.report_dir})  # fmt: skip
     run = experiment.train(recipe_from(args), resources_from(args), outputs)
     print(report.scores_table(run.rows))
     if run.video_eval and run.video_eval.per_view:
@@ -101,19 +105,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print("\n".join(result["notes"]))
-    print(
-        report.scores_table(
-            [(Path(args.model).name, scores), ("chance", result["chance_baseline"])]
-        )
-    )
-    print(report.per_class_table(scores))
-    print(report.confusion_table(scores))
+    print(report.scores_table([(Path(args.model).name, scores),
+                               ("chance", result["chance_baseline"])]))  # fmt: skip
+    print(report.per_class_table(scores), report.confusion_table(scores), sep="\n")
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     grid = experiment.Grid(tuple(args.features_grid), tuple(args.window_grid),
                            tuple(args.model_grid), args.rate)  # fmt: skip
+    prepare_outputs({f"--data {d}": d for d in args.data or ()}, {"--out-md": args.out_md})
     res = resources_from(args)
     lines = experiment.compare(recipe_from(args), grid, res, tuple(args.test_data or ()))
     if args.out_md:
@@ -130,17 +131,17 @@ def _data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
     add("--kind", default=R.kind, choices=["auto", *KINDS], help="dataset kind")
     add("--labels", nargs="+", metavar="LABEL", help="labels to use (mocap style names or "
         "emotions); default: happy sad angry normal for mocap, all for videos")
-    add("--views", nargs="+", type=float, metavar="DEG", help="virtual camera yaws for mocap "
+    add("--views", nargs="+", type=number(), metavar="DEG", help="virtual camera yaws for mocap "
         "(degrees; default 0 for 3D features, -90 -60 -35 0 35 60 90 for image features)")
-    add("--stride-s", type=float, default=R.stride_s, help="seconds between window ends")
-    add("--jobs", type=int, default=RES.jobs, help="parallel jobs (pose, renders, study protocol)")
+    add("--stride-s", type=POS, default=R.stride_s, help="seconds between window ends")
+    add("--jobs", type=INT1, default=RES.jobs, help="parallel jobs (pose, renders, study protocol)")
     add("--cluster", type=check_address, metavar="local|ADDRESS", help="run extraction, renders "
         "and fits on Dask: 'local' starts --jobs workers here, ADDRESS joins a running scheduler")
     add("--cache-dir", help="keypoint cache folder (default: the user cache folder)")
     add("--pose-model", help="PoseLandmarker .task for video datasets (default: built-in)")
     add("--no-progress", action="store_true", help="no progress bars")
     add("--joint-map", help="JSON body map for BVH files with another skeleton (README)")
-    add("--unit-m", type=float, default=R.unit_m, help="metres per BVH unit")
+    add("--unit-m", type=POS, default=R.unit_m, help="metres per BVH unit")
     pose = PoseSettings()
     for name in POSE_OPTIONS:  # recorded on the model card; the live app follows them
         add(f"--pose-{name.replace('_', '-')}", type=type(getattr(pose, name)),
@@ -150,21 +151,22 @@ def _data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
 def _recipe_args(p: argparse.ArgumentParser) -> None:
     add = p.add_argument
     add("--features", default=R.feature_set, choices=sorted(FEATURE_SETS), help="feature set")
-    add("--window-s", type=float, default=W.window_s, help="movement window, seconds")
-    add("--frames", type=int, default=W.n_frames, help="frames per window after resampling (T)")
+    add("--window-s", type=POS, default=W.window_s, help="movement window, seconds")
+    add("--frames", type=number(int, at_least=2, at_most=999), default=W.n_frames,
+        help="frames per window after resampling (T)")
     add("--model", default=T.model, choices=sorted(MODEL_FACTORIES),
         help="classifier: et (extra trees), rf (random forest), svm, mlp")
     add("--balance", default=T.balance, choices=BALANCING, help="class balancing on training "
         "folds: sample weights (classes and clips equal), SMOTE, undersampling, or none")
     add("--mirror", action=argparse.BooleanOptionalAction, default=R.mirror,
         help="add left-right mirrored copies to training folds")
-    add("--image-jitter", type=float, default=R.image_jitter,
+    add("--image-jitter", type=number(at_least=0, at_most=1), default=R.image_jitter,
         help="per-frame noise on projected mocap joints, fraction of body height")
-    add("--world-jitter", type=float, default=R.world_jitter_m,
+    add("--world-jitter", type=number(at_least=0), default=R.world_jitter_m,
         help="per-frame noise on mocap joints, metres")
     add("--group", help="group key held out by the evaluation (default: content for mocap and "
         "rendered videos, video for EiLA/folders)")
-    add("--seed", type=int, default=T.seed, help="random seed")
+    add("--seed", type=INT0, default=T.seed, help="random seed")
     add("--projection", type=int, default=T.projection, help="action (content) directions "
         "removed from the features before the classifier (0: plain scaling)")
     add("--aux-data", action="append", metavar="DIR", help="motion capture (any styles) that "
@@ -175,7 +177,7 @@ def _recipe_args(p: argparse.ArgumentParser) -> None:
         default=R.single_label_contents, help="train on actions seen with one label only")
     add("--test-data", action="append", metavar="DIR", help="also evaluate on this dataset with "
         "the same held-out groups (default: the rendered motion capture, i.e. the video path)")
-    add("--render-views", nargs="+", type=float, default=list(R.render_views_deg), metavar="DEG",
+    add("--render-views", nargs="+", type=number(), default=list(R.render_views_deg), metavar="DEG",
         help="render mocap clips as video at these camera yaws and train and evaluate on "
         "PoseLandmarker's output of them too (the video path)")
     add("--no-render", action="store_true", help="train on motion-capture skeletons only")
@@ -184,13 +186,13 @@ def _recipe_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="train.py", formatter_class=argparse.RawDescriptionHelpFormatter,
         description=__doc__.split("\n\n", 1)[0],
         epilog="examples:\n"
-        "  python train.py                                  # ships models/emotion.joblib\n"
-        "  python train.py train --data my_videos --labels Happy Sad Neutral --out my.joblib\n"
-        "  python train.py evaluate models/emotion.joblib --data my_videos --json\n"
+        "  python train.py                                  # ships models/emotion.skops\n"
+        "  python train.py train --data my_videos --labels Happy Sad Neutral --out my.skops\n"
+        "  python train.py evaluate models/emotion.skops --data my_videos --json\n"
         "  python train.py compare --features-grid motion image --window-grid 1 1.5\n")
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,compare}")
     tr = sub.add_parser("train", formatter_class=fmt, help="train, score, save (default)")
@@ -199,13 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     add = tr.add_argument
     add("--out", default=str(OUT.out), help="model file to write (+ .card.json)")
     add("--report-dir", help="report folder (default: beside the model, <model>_report/)")
-    add("--repeats", type=int, default=OUT.repeats, help="splits of the study's protocol (0: skip)")
-    add("--cluster-samples", type=int, default=OUT.cluster_samples, help="windows for clustering")
+    add("--repeats", type=INT0, default=OUT.repeats, help="study protocol splits (0: skip)")
+    add("--cluster-samples", type=INT1, default=OUT.cluster_samples, help="windows for clustering")
     add("--quick", action="store_true",
         help="grouped evaluation and model only (no seed comparison, study protocol, clustering)")
     tr.set_defaults(func=cmd_train)
     ev = sub.add_parser("evaluate", formatter_class=fmt, help="score a model file on a dataset")
-    ev.add_argument("model", help="model file (.joblib with its .card.json)")
+    ev.add_argument("model", help="model file (.skops with its .card.json)")
+    ev.add_argument("--trust-pickle", action="store_true", help="read an old pickle model too")
     _data_args(ev, required=True)
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
     ev.set_defaults(func=cmd_evaluate)
@@ -214,8 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     _recipe_args(cmp_)
     add = cmp_.add_argument
     add("--features-grid", nargs="+", default=list(G.feature_sets), choices=sorted(FEATURE_SETS))
-    add("--window-grid", nargs="+", type=float, default=list(G.windows_s), help="windows, s")
-    add("--rate", type=float, default=G.rate, help="resampled frames per second (T = s * rate)")
+    add("--window-grid", nargs="+", type=POS, default=list(G.windows_s), help="windows, s")
+    add("--rate", type=POS, default=G.rate, help="resampled frames per second (T = s * rate)")
     add("--model-grid", nargs="+", default=list(G.models), choices=sorted(MODEL_FACTORIES))
     add("--out-md", help="also write the table to this Markdown file")
     cmp_.set_defaults(func=cmd_compare)
@@ -230,10 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     os.environ.setdefault("GLOG_minloglevel", "2")
+    if getattr(args, "trust_pickle", False):
+        print("warning: --trust-pickle: a pickle model may run code when loaded", file=sys.stderr)
     try:
         return int(args.func(args))
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ValueError, RuntimeError, OSError) as e:  # one line naming the path, never a traceback
+        print(f"error: {error_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing half-written was left in place of a good file", file=sys.stderr)

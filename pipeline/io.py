@@ -227,3 +227,30 @@ def clean_stale_temporaries(
             except OSError:
                 continue
     return removed
+
+
+def prepare_outputs(
+    inputs: Mapping[str, str | Path | None],
+    outputs: Mapping[str, str | Path | None],
+    folders: Mapping[str, str | Path | None] | None = None,
+) -> None:
+    """Before any work: `check_outputs` (output files and folders), `check_output_location`
+    for every output file, output folders absent or folders, then `clean_stale_temporaries`
+    in the files' folders. Raises OutputError (one line)."""
+    check_outputs(inputs, {**outputs, **(folders or {})})
+    for name, folder in (folders or {}).items():
+        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            raise OutputError(f"{name} {folder} is not a folder; give a folder path")
+    given = [(n, Path(p)) for n, p in outputs.items() if p is not None and str(p) != "-"]
+    for name, path in given:
+        check_output_location(name, path)
+    clean_stale_temporaries(resolved(p).parent for _, p in given)
+
+
+def error_line(e: BaseException) -> str:
+    """An error as one line: its message, an OSError as "reason: file; what to do"."""
+    text = str(e).strip() or type(e).__name__
+    if isinstance(e, OSError) and e.strerror:
+        where = f": {e.filename}" if e.filename is not None else ""
+        text = f"{e.strerror}{where}; check that path (space, permissions) and run again"
+    return " ".join(text.split())

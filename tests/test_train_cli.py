@@ -54,7 +54,10 @@ def run(*argv: object) -> Run:
         argv = (*argv, "--no-render") if "--render-views" not in argv else argv
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = train.main([str(a) for a in argv])
+        try:
+            code = train.main([str(a) for a in argv])
+        except SystemExit as e:  # the parser's one-line errors (pipeline.validate)
+            code = int(e.code or 0)
     return Run(code, out.getvalue(), err.getvalue())
 
 
@@ -220,12 +223,12 @@ BAD_INPUTS = {
     "bad window": (
         lambda tmp: write_mocap_folder(tmp / "m", [("walk", "sad")]),
         ["--window-s", "0"],
-        r"`window_s` must be > 0 seconds, got 0\.0",
+        r"argument --window-s: must be > 0, got 0",
     ),
     "bad frames": (
         lambda tmp: write_mocap_folder(tmp / "m", [("walk", "sad")]),
         ["--frames", "1"],
-        r"`n_frames` must be >= 2 frames, got 1",
+        r"argument --frames: must be >= 2, got 1",
     ),
 }
 

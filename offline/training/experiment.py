@@ -268,7 +268,7 @@ def evaluate(model_path: Path, recipe: Recipe, res: Resources) -> tuple[dict[str
 
 
 def _evaluate(model_path: Path, recipe: Recipe, res: Resources) -> tuple[dict[str, Any], Scores]:
-    model = load_model(model_path)
+    model = load_model(model_path, trust_pickle=res.trust_pickle)
     recipe = replace(
         recipe, feature_set=model.feature_set, window=model.window, image_jitter=0.0,
         render_views_deg=(), pose=model.pose,

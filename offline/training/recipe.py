@@ -156,6 +156,7 @@ class Resources:
     cluster: str | None = None
     progress: Progress | None = None
     notify: Callable[[str], None] = field(default=lambda line: None)
+    trust_pickle: bool = False  # read old pickle models (they can run code when loaded)
 
     def __post_init__(self) -> None:
         if self.jobs < 1:

@@ -1,0 +1,99 @@
+"""Hostile inputs to `train.py` (issue #11): one line "error: ...", exit 2, no traceback,
+nothing already written changed; outputs checked before any training."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+import train
+
+INPUTS_TRIED: list[str] = []
+
+
+def run(capsys, *argv: object) -> tuple[int, str]:
+    INPUTS_TRIED.append(" ".join(map(str, argv)))
+    try:
+        code = train.main([str(a) for a in argv])
+    except SystemExit as e:
+        code = int(e.code or 0)
+    return code, capsys.readouterr().err
+
+
+def one_line(code: int, err: str, pattern: str) -> None:
+    import re
+
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+def digest(folder: Path) -> dict[Path, str]:
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--stride-s", "0"], ["--stride-s", "nan"], ["--frames", "100000"], ["--frames", "1"],
+        ["--jobs", "0"], ["--jobs", "-5"], ["--unit-m", "0"], ["--unit-m", "-1"],
+        ["--unit-m", "nan"], ["--image-jitter", "nan"], ["--window-s", "inf"],
+        ["--repeats", "-1"], ["--seed", "x"],
+    ],
+)  # fmt: skip
+def test_numeric_options_are_refused_in_one_line(capsys, tmp_path, options) -> None:
+    one_line(*run(capsys, "train", "--data", tmp_path, "--no-render", *options), "argument --")
+
+
+def test_compare_rate_zero(capsys, tmp_path) -> None:
+    one_line(*run(capsys, "compare", "--data", tmp_path, "--rate", "0"), "argument --rate")
+
+
+def test_outputs_are_checked_before_training(capsys, tmp_path, monkeypatch) -> None:
+    from offline.training import experiment
+
+    def never(*args, **kwargs):
+        raise AssertionError("training started before the outputs were checked")
+
+    monkeypatch.setattr(experiment, "train", never)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "clip.bvh").write_text("HIERARCHY\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    before = digest(tmp_path)
+    t = ["train", "--data", data, "--no-render"]
+    one_line(*run(capsys, *t, "--out", tmp_path), "--out .* is a directory")
+    one_line(*run(capsys, *t, "--out", blocker / "m.skops"), "is a file, not a folder")
+    one_line(*run(capsys, *t, "--out", "/dev/null"), "not a regular file")
+    one_line(*run(capsys, *t, "--out", data), "same file as the input --data")
+    one_line(*run(capsys, *t, "--out", tmp_path / "m.skops", "--report-dir", data),
+             "--report-dir .* same file as the input --data")  # fmt: skip
+    one_line(*run(capsys, "compare", "--data", data, "--out-md", blocker / "t.md"), "not a folder")
+    assert digest(tmp_path) == before
+
+
+def test_oserror_is_one_line_naming_the_path(capsys, tmp_path, monkeypatch) -> None:
+    from offline.training import experiment
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "cache" / "k.npz"))
+
+    monkeypatch.setattr(experiment, "train", full)
+    code, err = run(capsys, "train", "--data", tmp_path, "--no-render", "--out", tmp_path / "m")
+    one_line(code, err, r"No space left on device: .*k\.npz")
+
+
+def test_evaluate_refuses_a_pickle_without_trust_pickle(capsys, tmp_path) -> None:
+    import json
+
+    import joblib
+
+    model = tmp_path / "old.joblib"
+    joblib.dump({"format": "posemotion-model/1"}, model)
+    sha = hashlib.sha256(model.read_bytes()).hexdigest()
+    model.with_name("old.card.json").write_text(json.dumps({"sha256": sha}))
+    one_line(*run(capsys, "evaluate", model, "--data", tmp_path), "--trust-pickle")
