@@ -97,3 +97,19 @@ def test_evaluate_refuses_a_pickle_without_trust_pickle(capsys, tmp_path) -> Non
     sha = hashlib.sha256(model.read_bytes()).hexdigest()
     model.with_name("old.card.json").write_text(json.dumps({"sha256": sha}))
     one_line(*run(capsys, "evaluate", model, "--data", tmp_path), "--trust-pickle")
+
+
+@pytest.mark.parametrize("style", ["-14", "true", "1.0", '"1"', "null"])
+def test_label_files_accept_only_index_integers(tmp_path, style) -> None:
+    """{"style": -14} or {"style": true} no longer read as a valid style (item 5)."""
+    from offline.datasets.mocap import list_clips
+
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "cfg" / "content_label.txt").write_text("dataset-1_walk\n")
+    (tmp_path / "cfg" / "style_label.txt").write_text("dataset-1_angry\ndataset-1_happy\n")
+    (tmp_path / "data" / "a.bvh").write_text("HIERARCHY\n")
+    (tmp_path / "data" / "a.json").write_text(f'{{"content": 0, "style": {style}}}')
+    INPUTS_TRIED.append(f"style {style}")
+    with pytest.raises(ValueError, match="bad label file"):
+        list_clips(tmp_path)

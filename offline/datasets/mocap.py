@@ -91,7 +91,10 @@ def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
             raise FileNotFoundError(f"{bvh.name} has no label file {meta.name}")
         try:
             labels = json.loads(meta.read_text(encoding="utf-8"))
-            content, style = contents[labels["content"]], style_names[labels["style"]]
+            content, style = (
+                contents[_index(labels, "content")],
+                style_names[_index(labels, "style")],
+            )
         except (ValueError, KeyError, IndexError, TypeError) as e:
             raise ValueError(
                 f"label file {meta}: bad label file ({type(e).__name__}: {e}); it must be "
@@ -100,6 +103,16 @@ def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
         if styles is None or style in styles:
             clips.append(Clip(bvh, content, style))
     return clips
+
+
+def _index(labels: object, key: str) -> int:
+    """`labels[key]` as a line index: a non-negative int (not a bool, float or negative)."""
+    if not isinstance(labels, dict):
+        raise TypeError(f"expected a JSON object, got {type(labels).__name__}")
+    value = labels[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key!r} must be a non-negative integer index, got {value!r}")
+    return value
 
 
 def label_names(path: Path) -> list[str]:
