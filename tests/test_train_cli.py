@@ -318,7 +318,7 @@ def test_train_writes_a_model_with_its_card(
     card = json.loads(card_path(path).read_text())
     assert card["sha256"] == sha256(path)
     assert model.classes == FOUR == tuple(card["classes"])
-    assert model.feature_set == "motion" and model.window == WindowSpec(window_s=1.0, n_frames=10)
+    assert model.feature_set == "effort" and model.window == WindowSpec(window_s=1.0, n_frames=10)
     seqs = read_mocap(tiny_mocap, MocapOptions())
     table = window_table(seqs, model.window, model.feature_set, 0.2)
     assert model.metadata["n_windows"] == len(table) == 96  # 12 clips x 8 windows
@@ -327,7 +327,9 @@ def test_train_writes_a_model_with_its_card(
     ev = model.metadata["evaluation"]
     assert ev["protocol"] == "leave-one-family-out" and 0.0 <= ev["balanced_accuracy"] <= 1.0
     assert "CC BY-NC" in model.metadata["license"] and card["license"] == model.metadata["license"]
-    assert model.metadata["recipe"]["train"] == {"model": "et", "balance": "weights", "seed": 0}
+    assert model.metadata["recipe"]["train"] == {
+        "model": "et", "balance": "content", "seed": 0, "projection": 2
+    }  # fmt: skip
     assert no_temporary_files(path.parent)
     assert f"model: {path}" in result.out and "| motion (et) |" in result.out
 
@@ -349,7 +351,7 @@ def test_train_writes_the_report(trained: tuple[Path, Path, Run]) -> None:
     for heading in (
         "# PosEmotion training report",
         "## Grouped evaluation (leave-one-family-out",
-        "### Per class (motion)",
+        "### Per class (effort)",
         "### Per class (seed",
         "## The study's protocol",
         "## Clustering",
@@ -369,7 +371,7 @@ def test_train_writes_the_report(trained: tuple[Path, Path, Run]) -> None:
     assert set(grouped["majority_baseline"]["recall"]) == set(FOUR)
     assert results["grouped_seed"]["n_windows"] == 96
     assert {k: v["repeats"] for k, v in results["study_protocol"].items()} == {
-        "motion": 2,
+        "effort": 2,
         "seed": 2,
     }
     clustering = results["clustering"]
@@ -428,7 +430,7 @@ def test_compare_grid_matches_the_training_run(
         "--data",
         tiny_mocap,
         "--features-grid",
-        "motion",
+        "effort",
         "seed",
         "--window-grid",
         "1.0",
@@ -442,13 +444,13 @@ def test_compare_grid_matches_the_training_run(
     assert lines[0].startswith("| features | window s | frames | model | balanced acc.")
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
     assert [r[:4] for r in rows] == [
-        ["motion", "1", "10", "et"],
-        ["motion", "1.5", "15", "et"],
+        ["effort", "1", "10", "et"],
+        ["effort", "1.5", "15", "et"],
         ["seed", "1", "10", "et"],
         ["seed", "1.5", "15", "et"],
     ]
     assert all(0.0 <= float(r[4]) <= 1.0 and r[6] == "-" for r in rows)
-    # the same recipe as the training run (motion, 1 s, 10 frames, et, seed 0) scores the same
+    # the same recipe as the training run (effort, 1 s, 10 frames, et, seed 0) scores the same
     meta = load_model(trained[0]).metadata["evaluation"]
     assert rows[0][4] == f"{meta['balanced_accuracy']:.3f}"
     assert result.out.splitlines() == lines[2:]  # each row printed as it is done
