@@ -331,7 +331,7 @@ def test_train_writes_a_model_with_its_card(
         "model": "et", "balance": "content", "seed": 0, "projection": 2
     }  # fmt: skip
     assert no_temporary_files(path.parent)
-    assert f"model: {path}" in result.out and "| motion (et) |" in result.out
+    assert f"model: {path}" in result.out and "| effort (et) |" in result.out
 
 
 def test_train_writes_the_report(trained: tuple[Path, Path, Run]) -> None:
