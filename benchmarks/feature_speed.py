@@ -10,7 +10,7 @@ every method alike, times per window with `time.perf_counter` after a warm-up:
   fastest case);
 - study + DataFrame: the same including building the DataFrame from the window's arrays;
 - `vectorize(window, "seed")`: the same vector (checked equal on every window first);
-- `vectorize(window)`: the default feature set ("motion").
+- `vectorize(window)`: the default feature set (`pipeline.features.DEFAULT_FEATURE_SET`).
 
 Prints per-window median/p95 and the speed-ups (study time / ours, one per repeat, their
 median and range); the target is >= 100x over the study. With --out writes JSON:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import common, feature_speed, run_all
+from pipeline.features import DEFAULT_FEATURE_SET
 
 pytest.importorskip("pandas", reason="pandas is a dev requirement (requirements-dev.txt)")
 
@@ -20,7 +21,7 @@ def test_small_run_writes_every_figure_and_the_table_reads_it(
     argv = ["--windows", "10", "--repeats", "3", "--warmup", "1", "--out", str(out)]
     assert feature_speed.main(argv) == 0
     r = json.loads(out.read_text())
-    assert set(r["per_window_ms"]) == {"study", "study+dataframe", "seed", "motion"}
+    assert set(r["per_window_ms"]) == {"study", "study+dataframe", "seed", DEFAULT_FEATURE_SET}
     assert r["windows"]["n"] == 10 and r["check"]["n_features_seed"] == 10 * 21
     assert r["per_window_ms"]["study"]["all_calls"]["n"] == 30
     for pair in ("seed vs study", "motion vs study", "seed vs study+dataframe"):
