@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import benchmark_parser, clip_or_demo, run_benchmark, summarise
+from benchmarks.frame_stages import DETAIL, replay
 
 # the realtime issue's budget, for 640x480 input at 30 fps
 BUDGET = {
@@ -101,21 +102,6 @@ def letterboxed_frames(source: Path, size_wh: tuple[int, int], fps: float) -> It
             boxed = letterbox(frame.image, size_wh) if boxed is None else boxed
             yield boxed
             k += 1
-
-
-DETAIL = (
-    "colour BGR->RGB (capture thread)",
-    "resize to size (capture thread)",
-    "buffer+window+features",
-    "classify",
-    "smoothing+decision",
-    "draw: skeleton",
-    "draw: label panel",
-    "draw: stats strip",
-    "JSONL: record",
-    "JSONL: write",
-)
-LOOP_THREAD = DETAIL[2:]  # the loop thread's share: what the non-pose budget covers
 
 
 def load_benchmark_model(path: Path | None) -> tuple[Any, str]:
@@ -224,77 +210,6 @@ def throughput(
         "unpaced_loop_fps": round(loop_fps, 2),
         "ratio": round(loop_fps / pose_fps, 4),
     }, poses
-
-
-def replay(
-    model: Any,
-    frames: list[tuple[np.ndarray, np.ndarray]],
-    natives: list[np.ndarray],
-    poses: list[Any],
-    fps: float,
-) -> dict[str, dict[str, dict[str, float | int]]]:
-    """Each non-pose stage on the frames and their recorded poses, wall and CPU time, ms."""
-    import time
-
-    import cv2
-
-    from pipeline.video import resize_to
-    from realtime.analyzer import Analyzer
-    from realtime.capture import Frame
-    from realtime.overlay import default_annotators
-    from realtime.sinks.jsonl import JsonlWriter, tick_record
-    from realtime.smoothing import LabelDecider, make_smoother
-
-    class Replay:
-        def __init__(self) -> None:
-            self.k = 0
-
-        def detect(self, image_rgb: Any, timestamp_ms: Any = None, previous: Any = None) -> Any:
-            person = poses[self.k % len(poses)]
-            self.k += 1
-            return person
-
-    size = (frames[0][0].shape[1], frames[0][0].shape[0])
-    out: dict[str, dict[str, dict[str, float | int]]] = {}
-    for name, clock in (("wall", time.perf_counter), ("cpu", time.thread_time)):
-        analyzer = Analyzer(model, Replay(), make_smoother("ema"), LabelDecider(), clock=clock)
-        annotators = default_annotators(model.classes)
-        times: dict[str, list[float]] = {k: [] for k in (*DETAIL, "non_pose")}
-        with tempfile.TemporaryDirectory() as tmp, JsonlWriter(Path(tmp) / "t.jsonl") as writer:
-            for k in range(len(poses)):
-                bgr, _ = frames[k % len(frames)]
-                native = natives[k % len(natives)]
-                t0 = clock()
-                cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                t1 = clock()
-                resize_to(native, _fit(native, size))
-                t2 = clock()
-                times[DETAIL[0]].append(1e3 * (t1 - t0))
-                times[DETAIL[1]].append(1e3 * (t2 - t1))
-                image = bgr.copy()
-                tick = analyzer.step(Frame(image, k, k / fps, clock(), frames[0][1]))
-                stamps = [clock()]
-                for annotator in annotators:
-                    annotator.annotate(image, tick)
-                    stamps.append(clock())
-                record = tick_record(tick, model.classes)
-                stamps.append(clock())
-                writer.write(record)
-                stamps.append(clock())
-                t = tick.times
-                parts = [t.window_ms, t.classify_ms, t.smooth_ms]
-                parts += [1e3 * (b - a) for a, b in zip(stamps, stamps[1:], strict=False)]
-                for key, v in zip(LOOP_THREAD, parts, strict=True):
-                    times[key].append(v)
-                times["non_pose"].append(sum(parts))
-        skip = min(len(poses) // 5, 30)  # the first window fills up: warm-up
-        out[name] = {k: summarise(v[skip:], 3) for k, v in times.items()}
-    return out
-
-
-def _fit(image: np.ndarray, size_wh: tuple[int, int]) -> tuple[int, int]:
-    scale = min(size_wh[0] / image.shape[1], size_wh[1] / image.shape[0])
-    return round(image.shape[1] * scale), round(image.shape[0] * scale)
 
 
 def memory_frames(

@@ -32,12 +32,10 @@ from benchmarks.common import (
     SHARED_MOCAP,
     benchmark_parser,
     fmt_spread,
-    last_error_line,
     run_benchmark,
-    run_logged,
-    shown_command,
     summarise,
 )
+from benchmarks.runner import last_error_line, run_logged, shown_command
 from offline.render import DEFAULT_RENDER_DIR
 from pipeline.io import user_cache_dir
 

@@ -24,23 +24,21 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import cluster_speed, extraction_speed, feature_speed, soak
-from benchmarks.common import (  # noqa: F401 - Bench, command, run_bench: run_all's API
+from benchmarks.common import (
     REPO_ROOT,
-    Bench,
     Row,
-    command,
     load_average,
     machine,
     machine_line,
     md_cell,
     per_call_row,
-    run_bench,
     speedup_row,
     spread_range,
     verdict,
     write_json,
 )
 from benchmarks.retrain_time import keypoint_note
+from benchmarks.runner import Bench, command, run_bench  # noqa: F401 - command: run_all's API
 
 DEFAULT_OUT_DIR = REPO_ROOT / "benchmarks" / "results"
 

@@ -32,13 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import (
-    REPO_ROOT,
-    benchmark_parser,
-    last_error_line,
-    run_benchmark,
-    shown_command,
-)
+from benchmarks.common import REPO_ROOT, benchmark_parser, run_benchmark
+from benchmarks.runner import last_error_line, shown_command
 
 RSS_TOLERANCE_MB = 10.0
 BASELINE_FRAMES = 500

@@ -32,7 +32,8 @@ from realtime.sinks import Sink
 from realtime.sinks.jsonl import JsonlSink, JsonlWriter
 from realtime.sinks.recording import RecordSink, VideoRecorder
 from realtime.smoothing import LabelDecider, make_smoother
-from realtime.web import LiveHub, ServeAddress, WebServer, WebSink, serve_token
+from realtime.web import LiveHub, WebServer, WebSink
+from realtime.web_address import ServeAddress, serve_token
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from realtime import app
 from realtime.capture import SourceFailed
 from realtime.config import DEFAULTS, RealtimeConfig, shown_path
 from realtime.smoothing import SMOOTHERS
-from realtime.web import DEFAULT_SERVE
+from realtime.web_address import DEFAULT_SERVE
 
 EXAMPLES = """\
 inputs (exactly one):

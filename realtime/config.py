@@ -18,7 +18,7 @@ from pipeline.video import MIN_MAX_SIDE
 from realtime.capture import DEFAULT_RETRY_S
 from realtime.sinks.recording import codec_for
 from realtime.smoothing import LabelDecider, make_smoother
-from realtime.web import ServeAddress, serve_token
+from realtime.web_address import ServeAddress, serve_token
 
 
 @dataclass(frozen=True, slots=True)

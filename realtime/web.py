@@ -27,15 +27,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import json
 import logging
-import secrets
 import socket
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -44,78 +41,17 @@ import numpy.typing as npt
 from realtime.capture import Frame
 from realtime.sinks.jsonl import tick_record
 from realtime.tick import Tick
+from realtime.web_address import ServeAddress, is_loopback
+from realtime.web_page import render_page
 
 if TYPE_CHECKING:
     from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST: Final[str] = "127.0.0.1"
-DEFAULT_PORT: Final[int] = 8000
-DEFAULT_SERVE: Final[str] = f"{DEFAULT_HOST}:{DEFAULT_PORT}"
 # records a slow /events client can fall behind by before the oldest are dropped
 RECORDS_KEPT: Final[int] = 256
 JPEG_QUALITY: Final[int] = 80
-_LOOPBACK_NAMES: Final[frozenset[str]] = frozenset({"localhost", "localhost."})
-# the only addresses served without a token: this machine's own, by its usual names
-_TOKENLESS: Final[frozenset[str]] = frozenset({"127.0.0.1", "::1", *_LOOPBACK_NAMES})
-
-
-@dataclass(frozen=True, slots=True)
-class ServeAddress:
-    """Where the server listens. host: an IP address or "localhost"; port: 0 picks a free one."""
-
-    host: str
-    port: int
-
-    @classmethod
-    def parse(cls, text: str) -> ServeAddress:
-        """ "8000", "0.0.0.0:8000", "localhost:8000" or "[::1]:8000" (host default 127.0.0.1)."""
-        spec = text.strip()
-        host, sep, port_text = spec.rpartition(":")
-        if not sep:
-            host, port_text = DEFAULT_HOST, spec
-        host = host.strip("[]") or DEFAULT_HOST
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise ValueError(
-                f"--serve must be [HOST:]PORT, e.g. 8000 or 0.0.0.0:8000, got {text!r}"
-            ) from None
-        if not 0 <= port <= 65535:
-            raise ValueError(f"--serve port must be in 0..65535, got {port}")
-        if host.lower() not in _LOOPBACK_NAMES:
-            try:
-                ipaddress.ip_address(host)
-            except ValueError:
-                raise ValueError(
-                    f"--serve host must be an IP address or localhost, got {host!r}"
-                ) from None
-        return cls(host, port)
-
-    @property
-    def needs_token(self) -> bool:
-        """False only for 127.0.0.1, ::1 and localhost; any other address needs a token."""
-        return self.host.lower() not in _TOKENLESS
-
-
-def _is_loopback(host: str) -> bool:
-    """True for localhost and addresses in 127.0.0.0/8 or ::1."""
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def serve_token(address: ServeAddress, token: str | None) -> str | None:
-    """The token requests must carry: `token`, else a new one where needed, else None."""
-    if token is not None:
-        if len(token) < 8:
-            raise ValueError("--serve-token must be at least 8 characters")
-        return token
-    return secrets.token_urlsafe(18) if address.needs_token else None
 
 
 class LiveHub:
@@ -362,7 +298,7 @@ class WebServer:
             return hmac.compare_digest(given.encode(), self.token.encode())
         # loopback without a token: the page must be asked for by a loopback name
         host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
-        return _is_loopback(host.strip("[]"))
+        return is_loopback(host.strip("[]"))
 
     async def _check(
         self,
@@ -384,9 +320,7 @@ class WebServer:
         from aiohttp import web
 
         query = f"?token={self.token}" if self.token else ""
-        html = _PAGE.replace("__CLASSES__", json.dumps(list(self.classes))).replace(
-            "__QUERY__", json.dumps(query)
-        )
+        html = render_page(self.classes, query)
         return web.Response(text=html, content_type="text/html", charset="utf-8")
 
     async def _encoded(self, seq: int, image: npt.NDArray[np.uint8]) -> bytes:
@@ -456,60 +390,3 @@ def _encode_jpeg(image: npt.NDArray[np.uint8]) -> bytes:
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return bytes(data.tobytes())
-
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>PosEmotion live</title>
-<style>
- body { margin: 0; background: #111; color: #eee; font: 15px system-ui, sans-serif; }
- main { display: flex; flex-wrap: wrap; gap: 16px; padding: 16px; align-items: flex-start; }
- #video { max-width: 100%; max-height: 90vh; background: #000; }
- #panel { min-width: 260px; }
- #label { font-size: 28px; font-weight: 600; margin: 0 0 4px; }
- #state { color: #aaa; margin-bottom: 12px; }
- .row { display: flex; align-items: center; gap: 8px; margin: 4px 0; }
- .name { width: 80px; } .bar { flex: 1; height: 14px; border: 1px solid #777; }
- .fill { height: 100%; width: 0; background: #5aa0c8; } .fill.shown { background: #ffc800; }
- #stats { color: #aaa; margin-top: 12px; font-variant-numeric: tabular-nums; }
- #people div { margin: 2px 0; color: #ccc; }
-</style></head>
-<body><main>
- <img id="video" alt="live view" src="">
- <section id="panel">
-  <p id="label">waiting</p><div id="state">connecting...</div>
-  <div id="bars"></div><div id="people"></div><div id="stats"></div>
- </section>
-</main>
-<script>
-const classes = __CLASSES__, query = __QUERY__;
-document.getElementById("video").src = "stream.mjpg" + query;
-const bars = document.getElementById("bars"), fills = {};
-for (const c of classes) {
-  const row = document.createElement("div"); row.className = "row";
-  const name = document.createElement("span"); name.className = "name"; name.textContent = c;
-  const bar = document.createElement("div"); bar.className = "bar";
-  const fill = document.createElement("div"); fill.className = "fill";
-  bar.appendChild(fill); row.append(name, bar); bars.appendChild(row); fills[c] = fill;
-}
-const source = new EventSource("events" + query);
-source.onmessage = (event) => {
-  const r = JSON.parse(event.data), p = r.probabilities || {};
-  document.getElementById("label").textContent =
-    r.label ? `${r.label} ${Math.round(100 * p[r.label])}%` : r.state;
-  document.getElementById("state").textContent = `state: ${r.state}`;
-  for (const c of classes) {
-    fills[c].style.width = `${100 * (p[c] || 0)}%`;
-    fills[c].classList.toggle("shown", c === r.label);
-  }
-  document.getElementById("people").replaceChildren(...(r.people || []).map((q) => {
-    const d = document.createElement("div");
-    d.textContent = `#${q.id}: ${q.label || q.state}`; return d;
-  }));
-  document.getElementById("stats").textContent =
-    `${r.fps.toFixed(1)} fps, latency ${r.latency_ms.toFixed(0)} ms, dropped ${r.dropped}`;
-};
-source.onerror = () => { document.getElementById("state").textContent = "disconnected"; };
-</script></body></html>
-"""

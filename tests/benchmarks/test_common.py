@@ -1,4 +1,5 @@
-"""Tests for benchmarks/common.py: summary statistics and the machine description."""
+"""Tests for benchmarks/common.py (summary statistics, the machine description) and
+benchmarks/runner.py (child processes)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import common
+from benchmarks import common, runner
 
 
 def test_summarise_median_spread_and_count() -> None:
@@ -100,20 +101,20 @@ def test_sample_windows_picks_n_windows_across_the_clips() -> None:
     ],
 )
 def test_last_error_line(output: str, expected: str) -> None:
-    assert common.last_error_line(output, "nothing") == expected
+    assert runner.last_error_line(output, "nothing") == expected
 
 
 def test_shown_command_reads_as_typed_in_the_repository() -> None:
     cmd = [sys.executable, str(common.REPO_ROOT / "train.py"), "--out", "/tmp/xyz/m.joblib"]
-    assert common.shown_command(cmd, "/tmp/xyz") == "python train.py --out <tmp>/m.joblib"
+    assert runner.shown_command(cmd, "/tmp/xyz") == "python train.py --out <tmp>/m.joblib"
 
 
 def test_run_logged_keeps_the_output_and_the_exit_code(tmp_path: Path) -> None:
     log = tmp_path / "child.log"
-    code, seconds = common.run_logged(
+    code, seconds = runner.run_logged(
         [sys.executable, "-c", "import sys; print('hello'); sys.exit('error: bad')"], log
     )
     assert code == 1 and seconds > 0
     assert log.read_text().splitlines() == ["hello", "error: bad"]
     with pytest.raises(RuntimeError, match=r"took longer than 0\.2 s"):
-        common.run_logged([sys.executable, "-c", "import time; time.sleep(30)"], log, 0.2)
+        runner.run_logged([sys.executable, "-c", "import time; time.sleep(30)"], log, 0.2)

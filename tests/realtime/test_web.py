@@ -19,7 +19,8 @@ import pytest
 from realtime.capture import Frame
 from realtime.config import RealtimeConfig
 from realtime.tick import CLASSIFIED, Decision, Tick
-from realtime.web import LiveHub, ServeAddress, WebServer, WebSink, serve_token
+from realtime.web import LiveHub, WebServer, WebSink
+from realtime.web_address import ServeAddress, serve_token
 
 pytest.importorskip("aiohttp")
 
