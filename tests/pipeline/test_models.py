@@ -13,17 +13,19 @@ import numpy as np
 import pytest
 import skops.io as sio
 
+from offline.training.classifiers import (  # models are built offline, loaded live
+    BALANCING,
+    MODEL_FACTORIES,
+    fit_classifier,
+    make_classifier,
+)
 from pipeline import models
 from pipeline.features import FEATURE_VERSIONS, feature_count
 from pipeline.models import (
-    BALANCING,
-    MODEL_FACTORIES,
     EmotionModel,
     ModelError,
     card_path,
-    fit_classifier,
     load_model,
-    make_classifier,
     save_model,
 )
 from pipeline.window import WindowSpec
@@ -294,7 +296,7 @@ def test_make_classifier_is_reproducible() -> None:
         (
             "svm",
             "oversample",
-            r"`balance` must be one of \['none', 'weights', 'smote', 'undersample'\]",
+            r"`balance` must be one of \['none', 'weights', 'content', 'smote', 'undersample'\]",
         ),
         ("SVM", "none", r"`model` must be one of"),
     ],
