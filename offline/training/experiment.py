@@ -19,14 +19,10 @@ from offline import cluster
 from offline.cluster import Executor
 from offline.training import clustering, report
 from offline.training.evaluation import (
-    Evaluation,
-    Scores,
     TrainSettings,
     WindowTable,
-    chance_scores,
     fit_table,
     grouped_evaluation,
-    score,
     study_protocol,
     window_table,
 )
@@ -39,6 +35,7 @@ from offline.training.recipe import (
     training_rows,
     with_renders,
 )
+from offline.training.scores import Evaluation, Scores, chance_scores, score
 from pipeline.models import EmotionModel, load_model, save_model
 
 LICENSE_NOTE = (

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from offline.training.evaluation import Evaluation, Scores, WindowTable
+from offline.training.evaluation import WindowTable
+from offline.training.scores import Evaluation, Scores
 from pipeline.io import atomic_path, write_text_atomic
 
 if TYPE_CHECKING:

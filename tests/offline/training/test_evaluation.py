@@ -14,13 +14,12 @@ from offline.training.classifiers import balanced_weights, fit_classifier
 from offline.training.evaluation import (
     TrainSettings,
     WindowTable,
-    chance_scores,
     fit_table,
     grouped_predictions,
-    score,
     study_protocol,
     window_table,
 )
+from offline.training.scores import chance_scores, score
 from pipeline.features import vectorize
 from pipeline.window import WindowSpec
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from offline.training import report
-from offline.training.evaluation import score
+from offline.training.scores import score
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LABELS = ("Happy", "Sad", "Anger")
