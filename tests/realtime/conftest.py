@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from offline.training.classifiers import make_classifier
 from pipeline import skeleton as sk
 from pipeline.features import vectorize
-from offline.training.classifiers import make_classifier
 from pipeline.models import DEFAULT_MODEL, EmotionModel, save_model
 from pipeline.pose import PoseFrame
 from pipeline.window import WindowSpec, make_window
