@@ -529,7 +529,10 @@ def test_evaluate_on_the_shared_data(
     assert result.code == 0, result.err
     d = json.loads(result.out)
     assert d["labels"] == list(FOUR) and d["n_windows"] > 1000
-    assert d["balanced_accuracy"] > 0.8  # the model's own training data
+    # the model's own training data (its Neutral-only actions, scored here, are not trained
+    # on) scores well above chance and above the model's held-out-family figure
+    held_out = load_model(path).metadata["evaluation"]["balanced_accuracy"]
+    assert d["balanced_accuracy"] > max(0.7, held_out)
 
 
 @pytest.mark.integration

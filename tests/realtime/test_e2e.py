@@ -223,7 +223,9 @@ def test_window_shows_the_overlay(demo_clip, shipped_model, tmp_path, xvfb):
         while True:
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline, "no classification"
-            lines = out.read_text().splitlines() if out.exists() else []
+            # the JSONL is written under a temporary name until the run ends
+            live = [out, *tmp_path.glob(f".{out.name}.*.partial")]
+            lines = next((f.read_text().splitlines() for f in live if f.exists()), [])
             if len(lines) > 5 and json.loads(lines[-1])["probabilities"] is not None:
                 break
             time.sleep(0.1)
