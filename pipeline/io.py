@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 # Temporary files of ours: `.NAME.PID.RANDOM.tmp[.ext]` (atomic_path) and
 # `.NAME.PID.partial[.ext]` (the recorder); PID is the writer's process id.
@@ -254,3 +254,20 @@ def error_line(e: BaseException) -> str:
         where = f": {e.filename}" if e.filename is not None else ""
         text = f"{e.strerror}{where}; check that path (space, permissions) and run again"
     return " ".join(text.split())
+
+
+class Closing:
+    """`with obj:` for objects that own a resource: entering returns the object, leaving
+    calls its `close()` (also when the block raises)."""
+
+    def close(self) -> object:
+        raise NotImplementedError
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_C = TypeVar("_C", bound=Closing)

@@ -21,14 +21,13 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
-from pipeline.io import atomic_path, user_cache_dir
+from pipeline.io import Closing, atomic_path, user_cache_dir
 from pipeline.types import FloatArr
 from pipeline.validate import check_array, check_fraction
 from pipeline.video import POSE_MAX_SIDE, check_max_side
@@ -194,7 +193,7 @@ class PoseSettings:
         return cls(**d)
 
 
-class PoseEstimator:
+class PoseEstimator(Closing):
     """One PoseLandmarker for one stream of images (create it once, not per image).
 
     Args:
@@ -311,17 +310,6 @@ class PoseEstimator:
 
     def close(self) -> None:
         self._landmarker.close()
-
-    def __enter__(self) -> PoseEstimator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _to_frame(image_lms: Any, world_lms: Any, image_wh: tuple[int, int]) -> PoseFrame:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
+from pipeline.io import Closing
 from pipeline.video import (
     MAX_CONSECUTIVE_FAILURES,
     VideoError,
@@ -26,7 +26,7 @@ from pipeline.video import (
 )
 
 
-class OpenVideo:
+class OpenVideo(Closing):
     """One capture of one video file; close it (or use `with`) when done.
 
     Attributes:
@@ -115,14 +115,3 @@ class OpenVideo:
 
     def close(self) -> None:
         self._cap.release()
-
-    def __enter__(self) -> OpenVideo:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

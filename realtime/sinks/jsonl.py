@@ -32,10 +32,9 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
-from pipeline.io import clean_stale_temporaries
+from pipeline.io import Closing, clean_stale_temporaries
 from realtime.capture import Frame
 from realtime.tick import PersonTick, Tick
 
@@ -80,7 +79,7 @@ def person_record(person: PersonTick, classes: Sequence[str]) -> dict[str, Any]:
     }
 
 
-class JsonlWriter:
+class JsonlWriter(Closing):
     """Writes one JSON object per line to a file, or to stdout for "-", flushing each line.
 
     Args:
@@ -127,17 +126,6 @@ class JsonlWriter:
                     self._tmp.unlink(missing_ok=True)
         elif not self._owned:
             self._file.flush()
-
-    def __enter__(self) -> JsonlWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class JsonlSink:

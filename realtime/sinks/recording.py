@@ -16,12 +16,12 @@ import os
 import queue
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.io import Closing
 from pipeline.validate import check_positive
 from realtime.capture import Frame
 from realtime.tick import Tick
@@ -43,7 +43,7 @@ def codec_for(path: str | Path) -> str:
         ) from None
 
 
-class VideoRecorder:
+class VideoRecorder(Closing):
     """Record (H, W, 3) uint8 BGR frames to `path` at `fps` frames per second.
 
     Args:
@@ -147,17 +147,6 @@ class VideoRecorder:
         if self._error is not None:
             log.warning("recording to %s stopped early: %s", self.path, self._error)
         return self.path
-
-    def __enter__(self) -> VideoRecorder:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class RecordSink:
