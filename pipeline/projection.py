@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from pipeline.novelty import knn_distance
+from pipeline.novelty import knn_distance, squared_norms
 from pipeline.types import Float64Arr
 
 
@@ -74,4 +74,14 @@ class ContentProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         reference = getattr(self, "novelty_reference_", None)
         if reference is None:
             return None
-        return knn_distance(reference, self.transform(x), int(self.novelty_k_))
+        cached = self.__dict__.get("_reference_sq")
+        if cached is None or cached[0] is not reference:
+            cached = self.__dict__["_reference_sq"] = (reference, squared_norms(reference))
+        return knn_distance(reference, self.transform(x), int(self.novelty_k_), cached[1])
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fitted state without the cached norms (they are recomputed on first use)."""
+        state: dict[str, Any] = super().__getstate__()
+        state = dict(state)
+        state.pop("_reference_sq", None)
+        return state
