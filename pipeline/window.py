@@ -242,5 +242,17 @@ class SkeletonBuffer:
         return float(self._t_s[self._next - 1] - self._t_s[oldest])
 
     def window(self, spec: WindowSpec) -> Window | None:
-        """`make_window` over the stored frames, ending at the newest one."""
-        return make_window(*self.arrays(), spec)
+        """`make_window` over the stored frames, ending at the newest one.
+
+        Only the frames the window can use are copied out of the ring (the newest one at
+        or before its start, and all after it): the same window as from all of `arrays()`,
+        for a fraction of the copying when the buffer holds more than a window."""
+        if not self._size:
+            return None
+        order = (np.arange(self._size) + self._next - self._size) % self.capacity
+        t_s = self._t_s[order]
+        first = max(int(np.searchsorted(t_s, t_s[-1] - spec.window_s, side="right")) - 1, 0)
+        rows = order[first:]
+        return make_window(
+            self._world[rows], self._image[rows], self._visibility[rows], t_s[first:], spec
+        )

@@ -300,15 +300,19 @@ def test_buffer_for_spec_holds_a_whole_window(synthetic_sequence, fps: float) ->
     assert buf.window(SPEC) is not None
 
 
-def test_ring_buffer_and_offline_path_give_identical_windows(synthetic_sequence) -> None:
+@pytest.mark.parametrize("max_fps", [30.0, 240.0])
+def test_ring_buffer_and_offline_path_give_identical_windows(
+    synthetic_sequence, max_fps: float
+) -> None:
     """The live path (push + window) and the offline path (whole arrays + t_end) agree
-    bit for bit, including gaps, frames with nobody and after wrapping around."""
+    bit for bit, including gaps, frames with nobody and after wrapping around, whether
+    the buffer holds about one window (30) or several (240: only the tail is cut)."""
     seq = synthetic_sequence(180, 30, "walk", jitter_s=0.005)
     world, image, vis = seq.world.copy(), seq.image.copy(), seq.visibility.copy()
     vis[60:66] = 0.0
     vis[100:104, sk.R_ELBOW] = 0.2
     nobody = {120, 121, 150}
-    buf = SkeletonBuffer.for_spec(SPEC, max_fps=30.0)  # 47 frames: wraps several times
+    buf = SkeletonBuffer.for_spec(SPEC, max_fps=max_fps)  # 47 or 362 frames: wraps
     compared = 0
     for k in range(seq.t_s.size):
         if k in nobody:
