@@ -4,10 +4,11 @@ Per frame (`Analyzer.step`): BGR -> RGB (unless the source made the RGB copy);
 PoseLandmarker in VIDEO mode with the source's timestamps (made strictly increasing in ms,
 `pipeline.pose.PersonTrack`); each person's 13 joints into their `SkeletonBuffer` (an
 empty row when they are not found, so the time axis stays honest); when the buffer holds a
-usable window (settings from the model's own metadata), `vectorize` + `predict_proba` once
-the window has moved by one of its samples (`realtime.people.PersonState`), the two on
-consecutive frames; smoothing; the label decision with hysteresis. Each stage is timed
-with the injected clock, so the reported latency is the real one.
+usable window (settings from the model's own metadata), cutting it, `vectorize` and
+`predict_proba` once the window has moved by one of its samples
+(`realtime.people.PersonState`), the three on consecutive frames; smoothing; the label
+decision with hysteresis. Each stage is timed with the injected clock, so the reported
+latency is the real one.
 """
 
 from __future__ import annotations
@@ -143,20 +144,30 @@ class Analyzer:
                 state.observe(None, t_s)
         states = [self.states[s.id] for s in seen]
         t3 = clock()
-        # classify what was prepared on the previous frame, then cut new windows: one
-        # person's two steps never fall on the same frame (unless the period is 0)
+        # one step of each person's classification a frame, latest step first, so that
+        # a person moves by one step: classify features computed on the previous frame,
+        # compute features of a window cut on it, cut new windows (period 0: all at once)
         ready = [st for st in states if st.pending is not None]
         probas = self._classify(ready)
         t4 = clock()
         for st, proba in zip(ready, probas, strict=True):
             st.finish(proba)
         t5 = clock()
-        fresh = [st for st in states if st not in ready and st.due(t_s) and st.prepare(t_s)]
+        every_frame = self._first.period_s == 0
+        cut = [st for st in states if st.cut_window is not None]
+        for st in cut:
+            st.features()
+        fresh = [
+            st for st in states if st not in ready and st not in cut and st.due(t_s) and st.cut(t_s)
+        ]
+        if every_frame:
+            for st in fresh:
+                st.features()
         t6 = clock()
-        if fresh and self._first.period_s == 0:
+        if fresh and every_frame:
             probas = self._classify(fresh)
         t7 = clock()
-        for st, proba in zip(fresh if self._first.period_s == 0 else [], probas, strict=False):
+        for st, proba in zip(fresh if every_frame else [], probas, strict=False):
             st.finish(proba)
         if self._people is not None:
             forget_absent(self.states, t_s, self._people.return_s)
