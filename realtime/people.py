@@ -94,6 +94,7 @@ class PersonState:
         self.since: float | None = None  # source time the person appeared
         self.last_seen: float | None = None
         self.decision = Decision(NO_PERSON)
+        self.decided = self.decision  # the decider's, before the novelty check (`finish`)
         self.probabilities: ProbArr | None = None
         self.has_window = False
         self.cut_window: tuple[Window, float] | None = None  # cut, features not yet
@@ -116,6 +117,7 @@ class PersonState:
         if self.since is None:
             self.since = t_s
             self.decision = Decision(COLLECTING)
+            self.decided = self.decision
 
     def due(self, t_s: float) -> bool:
         """Whether to cut a new window on this frame (in view, nothing in progress, and the
@@ -141,6 +143,7 @@ class PersonState:
             self.smoother.reset()
             self.decider.reset()
             self.decision, self.probabilities = Decision(COLLECTING), None
+            self.decided = self.decision
             return False
         self.cut_window = (window, t_s)
         return True
@@ -162,13 +165,13 @@ class PersonState:
     def finish(self, proba: ProbArr) -> None:
         """Smooth and decide the probabilities of the pending window; a window the model
         finds unlike all its training windows (`EmotionModel.unfamiliar`) is shown as
-        "uncertain", whatever its probabilities."""
+        "uncertain", whatever its probabilities (`decided` keeps the decider's decision)."""
         assert self.pending is not None
         vector, t_s = self.pending
         self.pending = None
         self.has_window = True
         self.probabilities = self.smoother.update(proba, t_s)
-        decision = self.decider.update(self.probabilities)
+        decision = self.decided = self.decider.update(self.probabilities)
         unfamiliar = self.model.unfamiliar(vector)
         self.decision = (
             Decision(UNCERTAIN) if unfamiliar is not None and unfamiliar[0] else decision
@@ -192,6 +195,7 @@ class PersonState:
         self.smoother.reset()
         self.decider.reset()
         self.decision, self.probabilities = Decision(NO_PERSON), None
+        self.decided = self.decision
         self._window_t = -math.inf
 
 
