@@ -218,7 +218,20 @@ BAD_INPUTS = {
     "one content only": (
         lambda tmp: write_mocap_folder(tmp / "m", [("walk", "sad"), ("walk", "happy")]),
         [],
-        r"cannot hold out family 'walk': no other family to train on",
+        r"classes Happy \(only family 'walk'\), Sad \(only family 'walk'\) cannot be "
+        r"evaluated: the evaluation holds out one family at a time",
+    ),
+    "one class only": (  # would have been a model saying "accuracy 1.000" (issue #11)
+        lambda tmp: write_mocap_folder(tmp / "m", [("walk", "sad"), ("bow", "sad")]),
+        [],
+        r"the training data has 1 class \(Sad\); a model needs at least two",
+    ),
+    "a class in one family": (
+        lambda tmp: write_mocap_folder(
+            tmp / "m", [("walk", "sad"), ("bow", "sad"), ("walk", "happy")]
+        ),
+        [],
+        r"^error: class Happy \(only family 'walk'\) cannot be evaluated",
     ),
     "bad window": (
         lambda tmp: write_mocap_folder(tmp / "m", [("walk", "sad")]),

@@ -112,6 +112,42 @@ def window_table(
     )
 
 
+def check_trainable(table: WindowTable, key: str, rows: WindowTable | None = None) -> None:
+    """Refuse data a model cannot be trained on or evaluated by holding out `key` groups:
+    fewer than two classes (in `table`, or in the `rows` fitted on when given), or a class
+    whose windows all come from one group (leaving that group out leaves no example).
+
+    Raises:
+        ValueError: one line naming the classes found, or the classes with one group.
+    """
+    for what, t in (("training data", table), ("rows left to fit on", rows)):
+        if t is None:
+            continue
+        found = sorted({str(c) for c in np.unique(t.y)})
+        if len(found) < 2:
+            hint = (
+                "" if t is table else " after leaving out actions seen with one label only "
+                "(--single-label-contents keeps them)"
+            )
+            raise ValueError(
+                f"the {what} has {len(found)} class{'' if len(found) == 1 else 'es'} "
+                f"({', '.join(found) or 'none'}){hint}; a model needs at least two: add "
+                "data of another label (--data, --labels)"
+            )
+    ids = table.group(key)
+    single = []
+    for c in sorted({str(c) for c in np.unique(table.y)}):
+        groups = np.unique(ids[table.y == c])
+        if len(groups) < 2:
+            single.append(f"{c} (only {key} {str(groups[0])!r})")
+    if single:
+        raise ValueError(
+            f"class{'es' if len(single) > 1 else ''} {', '.join(single)} cannot be evaluated: "
+            f"the evaluation holds out one {key} at a time, so each class needs windows from "
+            f"at least two; add clips of another {key} or choose another --group"
+        )
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     """How a classifier is trained on a table.

@@ -21,6 +21,7 @@ from offline.training import clustering, report
 from offline.training.evaluation import (
     TrainSettings,
     WindowTable,
+    check_trainable,
     fit_table,
     grouped_evaluation,
     study_protocol,
@@ -79,11 +80,17 @@ def train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
 
 
 def fit_inputs(
-    table: WindowTable, mirrored: WindowTable | None, recipe: Recipe, labels: tuple[str, ...]
+    table: WindowTable,
+    mirrored: WindowTable | None,
+    recipe: Recipe,
+    labels: tuple[str, ...],
+    group: str,
 ) -> tuple[WindowTable, WindowTable | None, WindowTable | None]:
     """What a model is fitted on: the training rows, their mirrored twins, and the windows
-    only the content projection sees (`recipe.auxiliary_table`)."""
+    only the content projection sees (`recipe.auxiliary_table`). Refuses data with fewer
+    than two classes or a class in one `group` only (`check_trainable`), before any fit."""
     rows = training_rows(table, recipe)
+    check_trainable(table, group, rows)
     twins = training_rows(mirrored, recipe) if mirrored is not None else None
     return rows, twins, auxiliary_table(recipe, labels)
 
@@ -104,11 +111,11 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
         f"({len(np.unique(table.group(data.group)))} folds)"
     )
     results: dict[str, Any] = {"recipe": recipe.to_dict(), "group": data.group}
+    fit_rows, fit_mirrored, aux = fit_inputs(table, mirrored, recipe, labels, data.group)
     test_tables: list[WindowTable] = []
     if test_paths:
         test = read_all(test_paths, recipe, res, memo=memo)
         test_tables = [tables(test, replace(recipe, mirror=False))[0]]
-    fit_rows, fit_mirrored, aux = fit_inputs(table, mirrored, recipe, labels)
     if aux is not None:
         res.notify(f"content projection also sees {len(aux)} windows of other styles / datasets")
     evaluation, *tested = grouped_evaluation(
@@ -127,7 +134,9 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
     if recipe.feature_set != "seed" and not outputs.quick:
         seed_recipe = replace(recipe, feature_set="seed")
         seed_table, seed_mirror = tables(data, seed_recipe)
-        seed_rows, seed_mirror, seed_aux = fit_inputs(seed_table, seed_mirror, seed_recipe, labels)
+        seed_rows, seed_mirror, seed_aux = fit_inputs(
+            seed_table, seed_mirror, seed_recipe, labels, data.group
+        )
         (seed_eval,) = grouped_evaluation(
             seed_rows, [seed_table], data.group, recipe.train, seed_mirror, labels,
             res.progress, aux=seed_aux,
@@ -372,12 +381,12 @@ def _compare(base: Recipe, grid: Grid, res: Resources, test_data: tuple[str, ...
                 data = read_all(recipe.data, recipe, res, memo=memo)
                 table, mirrored = tables(data, recipe)
                 labels = tuple(sorted(np.unique(table.y)))
+                rows, twins, aux = fit_inputs(table, mirrored, recipe, labels, data.group)
                 test_tables = []
                 if test_paths:
                     test = read_all(test_paths, recipe, res, jitter_seed=1, memo=memo)
                     test_tables = [tables(test, replace(recipe, mirror=False))[0]]
                 name = f"| {fs} | {window_s:g} | {frames} | {model} "
-                rows, twins, aux = fit_inputs(table, mirrored, recipe, labels)
                 cells.append(
                     _Cell(
                         name, table, test_tables, data.group, recipe.train, twins, labels, rows, aux

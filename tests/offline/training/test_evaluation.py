@@ -439,3 +439,34 @@ def test_auxiliary_rows_of_the_held_out_group_are_left_out(monkeypatch) -> None:
     assert all("zz" in a.groups["content"] for a in spy.aux_calls)  # other actions stay
     assert sorted(len(m) for m in missing) == [0, 1, 1, 1]  # g3 has no auxiliary rows
     assert set().union(*missing) == {"g0", "g1", "g2"}
+
+
+# --- data a model cannot be trained on or evaluated by (issue #11, item 4) ---------------
+
+
+@pytest.mark.parametrize(
+    ("y", "content", "pattern"),
+    [
+        (["Sad"] * 4, ["walk", "walk", "bow", "bow"], r"training data has 1 class \(Sad\); "
+         r"a model needs at least two"),
+        ([], [], r"has 0 classes \(none\)"),
+        (["Sad", "Sad", "Happy", "Happy"], ["walk", "bow", "walk", "walk"],
+         r"^class Happy \(only content 'walk'\) cannot be evaluated: .* another content"),
+        (["Sad", "Happy"], ["walk", "walk"],
+         r"^classes Happy \(only content 'walk'\), Sad \(only content 'walk'\) cannot"),
+    ],
+)  # fmt: skip
+def test_check_trainable_refuses_one_class_or_a_class_in_one_group(y, content, pattern) -> None:
+    table = table_of(np.zeros((len(y), 2)), np.array(y, dtype=str), {"content": content})
+    with pytest.raises(ValueError, match=pattern):
+        evaluation.check_trainable(table, "content")
+
+
+def test_check_trainable_names_single_label_contents_when_they_leave_one_class() -> None:
+    y = ["Sad", "Sad", "Neutral", "Neutral"]
+    table = table_of(np.zeros((4, 2)), y, {"content": ["walk", "bow", "run", "sit"]})
+    evaluation.check_trainable(table, "content")  # two classes, each in two contents
+    rows = table.take(np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"rows left to fit on has 1 class \(Sad\) after "
+                       r"leaving out actions seen with one label only"):  # fmt: skip
+        evaluation.check_trainable(table, "content", rows)
