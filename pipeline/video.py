@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -131,12 +131,100 @@ def open_capture(path: str | Path) -> cv2.VideoCapture:
     return cap
 
 
+@dataclass
+class DecodeLog:
+    """What decoding one video found, filled in as its frames decode.
+
+    Attributes:
+        total_frames: the frame count the container lists (0: it lists none).
+        skipped: indices of frames that failed to decode inside the file (a later
+            frame decoded).
+        decoded: frames decoded.
+        last_index: index of the last decoded frame (-1: none yet).
+        frame_wh: (width, height) of the first decoded frame before any scaling.
+        ended: True once decoding reached the end of the file (not stopped early).
+    """
+
+    total_frames: int = 0
+    skipped: list[int] = field(default_factory=list)
+    decoded: int = 0
+    last_index: int = -1
+    frame_wh: tuple[int, int] | None = None
+    ended: bool = False
+
+    @property
+    def missing_at_end(self) -> int:
+        """Frames the container lists after the last decoded one, once the file ended: a
+        file cut short (or a wrong header). 0 before the end or without a count."""
+        if not self.ended or not self.total_frames:
+            return 0
+        return max(self.total_frames - (self.last_index + 1), 0)
+
+    def problem(self, name: str) -> str | None:
+        """One line on frames missing at the end and skipped inside; None if neither."""
+        missing = self.missing_at_end
+        if not missing and not self.skipped:
+            return None
+        line = f"{name}: "
+        if missing:
+            line += (
+                f"{missing} of the {self.total_frames} frames its header lists are missing at "
+                f"the end (decoding stopped after frame {self.last_index}: the file is cut "
+                "short or damaged); "
+            )
+        return line + f"{len(self.skipped)} undecodable frames skipped inside"
+
+
+def decode_frames(
+    cap: cv2.VideoCapture,
+    info: VideoInfo,
+    log: DecodeLog,
+    *,
+    max_side: int = 0,
+    start: int = 0,
+    name: str | Path = "",
+) -> Generator[VideoFrame, None, None]:
+    """The decodable frames of an open capture from index `start`, recorded in `log`.
+
+    Frames that fail to decode are skipped (in `log.skipped` once a later frame decodes);
+    the file ends after `MAX_CONSECUTIVE_FAILURES` failures in a row or at its listed
+    frame count (`log.ended`, and what is missing at the end: `log.missing_at_end`).
+    The caller releases the capture. Raises VideoError (naming `name`) if no frame decodes.
+    """
+    log.total_frames = info.total_frames
+    size: tuple[int, int] | None = None  # from the first decoded frame, not the header
+    index, produced = start, 0
+    pending: list[int] = []  # failed indices, counted as skipped once a later frame decodes
+    while len(pending) < MAX_CONSECUTIVE_FAILURES:
+        ok, image = cap.read()
+        if ok and image is not None and image.ndim == 3:
+            log.skipped.extend(pending)
+            pending.clear()
+            produced += 1
+            log.decoded += 1
+            log.last_index = index
+            if size is None:
+                log.frame_wh = log.frame_wh or (int(image.shape[1]), int(image.shape[0]))
+                size = fit_size(image.shape[1], image.shape[0], max_side)
+            pixels = np.asarray(image, np.uint8)  # 8-bit BGR, as decoded (no copy)
+            yield VideoFrame(resize_to(pixels, size), index, index / info.fps)
+        else:
+            pending.append(index)
+            if info.total_frames and index >= info.total_frames - 1:
+                break
+        index += 1
+    log.ended = True
+    if produced == 0:
+        raise VideoError(f"video {name} has no decodable frames; check or re-encode the file")
+
+
 def iter_frames(
     path: str | Path,
     *,
     skipped: list[int] | None = None,
     max_side: int = 0,
     prefetch: int = 0,
+    log: DecodeLog | None = None,
 ) -> Generator[VideoFrame, None, None]:
     """Decode every frame of a video file in order, with t_s = index / fps.
 
@@ -148,38 +236,25 @@ def iter_frames(
         max_side: scale frames so their longer side is at most this many pixels (`fit_size`).
         prefetch: decode (and scale) up to this many frames ahead on a thread, so decoding
             overlaps the caller's work (OpenCV releases the GIL); 0 decodes in the caller.
+        log: filled with what decoding found (`DecodeLog`: frames skipped inside, frames
+            missing at the end of a file cut short).
 
     Raises:
         FileNotFoundError: no such file.
         VideoError: the file cannot be opened or has no decodable frame.
     """
+    if log is None:
+        log = DecodeLog()
+    if skipped is not None:
+        log.skipped = skipped
     if prefetch > 0:
-        yield from _prefetched(iter_frames(path, skipped=skipped, max_side=max_side), prefetch)
+        yield from _prefetched(iter_frames(path, max_side=max_side, log=log), prefetch)
         return
     cap = open_capture(path)
     try:
-        info = VideoInfo.from_capture(cap)
-        size: tuple[int, int] | None = None  # from the first decoded frame, not the header
-        index, produced = 0, 0
-        pending: list[int] = []  # failed indices, counted as skipped once a later frame decodes
-        while len(pending) < MAX_CONSECUTIVE_FAILURES:
-            ok, image = cap.read()
-            if ok and image is not None and image.ndim == 3:
-                if skipped is not None:
-                    skipped.extend(pending)
-                pending.clear()
-                produced += 1
-                if size is None:
-                    size = fit_size(image.shape[1], image.shape[0], max_side)
-                pixels = np.asarray(image, np.uint8)  # 8-bit BGR, as decoded (no copy)
-                yield VideoFrame(resize_to(pixels, size), index, index / info.fps)
-            else:
-                pending.append(index)
-                if info.total_frames and index >= info.total_frames - 1:
-                    break
-            index += 1
-        if produced == 0:
-            raise VideoError(f"video {path} has no decodable frames; check or re-encode the file")
+        yield from decode_frames(
+            cap, VideoInfo.from_capture(cap), log, max_side=max_side, name=path
+        )
     finally:
         cap.release()
 

@@ -150,7 +150,7 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
             max_frames=config.max_frames,
             duration_s=config.duration_s,
         )
-    notify(summary_line(config, summary))
+    notify(summary_line(config, summary, getattr(source, "missing_at_end", 0)))
     return summary
 
 
@@ -171,13 +171,16 @@ def start_line(
     )
 
 
-def summary_line(config: RealtimeConfig, summary: RunSummary) -> str:
-    """How the run ended: frames, rate, dropped and skipped frames, latency, files written."""
+def summary_line(config: RealtimeConfig, summary: RunSummary, missing_at_end: int = 0) -> str:
+    """How the run ended: frames, rate, dropped and skipped frames (and those a video cut
+    short lacks at its end), latency, files written."""
     lat = np.percentile(summary.latencies_ms, [50, 95]) if summary.latencies_ms else [0.0, 0.0]
     outputs = [str(p) for p in (config.jsonl if config.jsonl != "-" else None, config.record) if p]
+    missing = f", {missing_at_end} missing at the end of the file" if missing_at_end else ""
     return (
         f"stopped ({summary.reason}): {summary.frames} frames processed at {summary.fps:.1f} fps, "
-        f"{summary.dropped} stale frames dropped, {summary.skipped} undecodable frames skipped; "
+        f"{summary.dropped} stale frames dropped, {summary.skipped} undecodable frames skipped"
+        f"{missing}; "
         f"latency p50 {lat[0]:.0f} ms, p95 {lat[1]:.0f} ms"
         + (f"; wrote {', '.join(outputs)}" if outputs else "")
     )

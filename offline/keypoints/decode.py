@@ -11,18 +11,14 @@ from __future__ import annotations
 from collections.abc import Generator
 from pathlib import Path
 
-import numpy as np
-
 from pipeline.io import Closing
 from pipeline.video import (
-    MAX_CONSECUTIVE_FAILURES,
-    VideoError,
+    DecodeLog,
     VideoFrame,
     VideoInfo,
     _prefetched,
-    fit_size,
+    decode_frames,
     open_capture,
-    resize_to,
 )
 
 
@@ -32,10 +28,8 @@ class OpenVideo(Closing):
     Attributes:
         path: the file.
         info: the container's header (fps, frame count; the count may be approximate).
-        frame_wh: (width, height) of the first decoded frame before any scaling, pixels;
-            None until a frame has decoded. Used instead of the header's size, which can
-            be wrong (or 0x0).
-        skipped: indices of frames that failed to decode, once a later frame decoded.
+        log: what decoding found (`pipeline.video.DecodeLog`): the first frame's size
+            before scaling (`frame_wh`), frames skipped inside, frames missing at the end.
 
     Raises:
         FileNotFoundError: no such file.
@@ -46,8 +40,18 @@ class OpenVideo(Closing):
         self.path = Path(path)
         self._cap = open_capture(self.path)
         self.info = VideoInfo.from_capture(self._cap)
-        self.frame_wh: tuple[int, int] | None = None
-        self.skipped: list[int] = []
+        self.log = DecodeLog(total_frames=self.info.total_frames)
+
+    @property
+    def frame_wh(self) -> tuple[int, int] | None:
+        """(width, height) of the first decoded frame before any scaling, pixels; None
+        until a frame has decoded. Used instead of the header's size, which can be wrong."""
+        return self.log.frame_wh
+
+    @property
+    def skipped(self) -> list[int]:
+        """Indices of frames that failed to decode, once a later frame decoded."""
+        return self.log.skipped
 
     def frames(
         self, *, max_side: int = 0, prefetch: int = 0, start: int = 0
@@ -56,12 +60,12 @@ class OpenVideo(Closing):
 
         `start` > 0 begins at that frame index (a seek; checked, else decoded up to it).
 
-        As `pipeline.video.iter_frames`: failed frames are skipped (and listed in
-        `skipped`), the file ends after `MAX_CONSECUTIVE_FAILURES` failures in a row or
-        at the header's frame count, and frames are scaled so their longer side is at
-        most `max_side` (0: native size); `prefetch` > 0 decodes (and scales) up to that
-        many frames ahead on a thread. The capture is released when the frames end or
-        the iterator is closed.
+        As `pipeline.video.iter_frames` (the same `decode_frames`): failed frames are
+        skipped, the file ends after `MAX_CONSECUTIVE_FAILURES` failures in a row or at
+        the header's frame count, and frames are scaled so their longer side is at most
+        `max_side` (0: native size); `prefetch` > 0 decodes (and scales) up to that many
+        frames ahead on a thread. The capture is released when the frames end or the
+        iterator is closed.
 
         Raises:
             VideoError: no frame decodes.
@@ -83,33 +87,12 @@ class OpenVideo(Closing):
             cap.grab()
 
     def _decode(self, max_side: int, start: int = 0) -> Generator[VideoFrame, None, None]:
-        cap, total = self._cap, self.info.total_frames
         try:
             if start > 0:
                 self._seek(start)
-            size: tuple[int, int] | None = None
-            index, produced = start, 0
-            pending: list[int] = []  # failed indices, skipped once a later frame decodes
-            while len(pending) < MAX_CONSECUTIVE_FAILURES:
-                ok, image = cap.read()
-                if ok and image is not None and image.ndim == 3:
-                    self.skipped.extend(pending)
-                    pending.clear()
-                    produced += 1
-                    if size is None:
-                        self.frame_wh = (int(image.shape[1]), int(image.shape[0]))
-                        size = fit_size(*self.frame_wh, max_side)
-                    pixels = np.asarray(image, np.uint8)  # 8-bit BGR, as decoded (no copy)
-                    yield VideoFrame(resize_to(pixels, size), index, index / self.info.fps)
-                else:
-                    pending.append(index)
-                    if total and index >= total - 1:
-                        break
-                index += 1
-            if produced == 0:
-                raise VideoError(
-                    f"video {self.path} has no decodable frames; check or re-encode the file"
-                )
+            yield from decode_frames(
+                self._cap, self.info, self.log, max_side=max_side, start=start, name=self.path
+            )
         finally:
             self.close()
 

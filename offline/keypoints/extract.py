@@ -154,9 +154,14 @@ def extract_video(
             frames.close()
             for s in runs:
                 s.close()
-        wh, skipped = opened.frame_wh, set(opened.skipped)
+        wh, log = opened.frame_wh, opened.log
     assert wh is not None  # frames() raised VideoError if no frame decoded
-    return [_assemble(s, wh, skipped) for s in runs]
+    stop = log.last_index + 1  # a whole-video request asks for every frame the file lists
+    if log.ended and log.total_frames:
+        stop = max(stop, log.total_frames if end is None else min(log.total_frames, end))
+    if end is not None:  # frames decoded ahead (prefetch) past the span are not its own
+        stop = min(stop, end)
+    return [_assemble(s, wh, set(log.skipped), range(first, stop)) for s in runs]
 
 
 def _detect(
@@ -186,12 +191,17 @@ def _detect(
         run.close()  # free the estimator as soon as its segment ends
 
 
-def _assemble(run: _StreamRun, wh: tuple[int, int], skipped: set[int]) -> KeypointStream:
-    """The request's rows as arrays, with its lost frames split by why they were lost."""
+def _assemble(
+    run: _StreamRun, wh: tuple[int, int], skipped: set[int], whole: range
+) -> KeypointStream:
+    """The request's rows as arrays, with its lost frames split by why they were lost:
+    undecodable inside the file, or missing at its end (asked for past the last frame
+    that decoded: beyond the video, or in a file cut short). `whole`: the frames a
+    whole-video request asks for (every frame the file lists, in the decoded span)."""
     rows = run.rows
     m = skeleton.N_LANDMARKS
     decoded = {r[0] for r in rows}
-    requested = [] if run.request.frames is None else run.request.frames.tolist()
+    requested = whole if run.request.frames is None else run.request.frames.tolist()
     lost = [i for i in requested if i not in decoded]
     return KeypointStream(
         image=np.array([r[3] for r in rows], np.float32).reshape(-1, m, 3),

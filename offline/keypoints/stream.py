@@ -86,8 +86,11 @@ class KeypointStream:
         frames: (N,) frame indices, increasing.
         t_s: (N,) frame times, seconds (frame index / the video's fps).
         image_wh: (width, height) of the video frames, pixels.
-        unreadable_frames: requested frame indices that failed to decode.
-        frames_past_end: requested frame indices beyond the video's last frame.
+        unreadable_frames: requested frame indices that failed to decode (for a
+            whole-video stream: every frame skipped inside the file).
+        frames_past_end: requested frame indices beyond the video's last decoded frame
+            (for a whole-video stream: the frames its header lists that a file cut short
+            lacks).
     Landmark arrays are NaN in frames where nobody was found.
     """
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.video import VideoFrame, VideoInfo, iter_frames
+from pipeline.video import DecodeLog, VideoFrame, VideoInfo, iter_frames
 from realtime.capture.base import Clock, Frame, SourceInfo, ThreadedSource, with_rgb
+
+log = logging.getLogger(__name__)
 
 # A looped file whose working-size frames fit in this many bytes is decoded only once.
 MAX_CACHE_BYTES = 256 * 1024 * 1024
@@ -44,11 +47,12 @@ class FileSource(ThreadedSource):
         self._realtime = realtime
         self._loop = loop
         self._max_side = max_side
-        self._skipped_indices: list[int] = []
+        self._log = DecodeLog()  # this pass's (`_open` starts a new one)
         self._skipped_before = 0  # from earlier passes
         video = VideoInfo.from_path(self.path)
         self._fps = video.fps
         self._frames = self._open()
+        self._first_log = self._log  # the first pass's: what the file lacks at its end
         # Decode the first frame here, so a file without frames fails before anything starts.
         self._first: VideoFrame | None = next(self._frames)
         height, width = self._first.image.shape[:2]
@@ -63,7 +67,13 @@ class FileSource(ThreadedSource):
 
     @property
     def skipped(self) -> int:
-        return self._skipped_before + len(self._skipped_indices)
+        return self._skipped_before + len(self._log.skipped)
+
+    @property
+    def missing_at_end(self) -> int:
+        """Frames the file's header lists after its last decodable frame (a file cut
+        short), known once the first pass has ended; 0 before."""
+        return self._first_log.missing_at_end
 
     def get(self, timeout_s: float) -> Frame | None:
         frame = self._slot.get(timeout_s)
@@ -75,7 +85,8 @@ class FileSource(ThreadedSource):
 
     def _open(self) -> Iterator[VideoFrame]:
         """The file's decodable frames at working size, scaled as keypoint extraction does."""
-        return iter_frames(self.path, skipped=self._skipped_indices, max_side=self._max_side)
+        self._log = DecodeLog()
+        return iter_frames(self.path, log=self._log, max_side=self._max_side)
 
     def _one_pass(self) -> Iterator[VideoFrame]:
         """Each decodable frame of the file (the first pass starts with `__init__`'s frame)."""
@@ -83,8 +94,7 @@ class FileSource(ThreadedSource):
             first, self._first = self._first, None
             yield first
         else:
-            self._skipped_before += len(self._skipped_indices)
-            self._skipped_indices.clear()
+            self._skipped_before += len(self._log.skipped)
             self._frames = self._open()
         yield from self._frames
 
@@ -110,6 +120,8 @@ class FileSource(ThreadedSource):
                     if cache is not None:
                         cache.append(replace(vf, image=vf.image.copy()))
                 yield VideoFrame(vf.image, i_offset + vf.index, t_offset + vf.t_s)
+            if i_offset == 0 and self._first_log.missing_at_end:  # once, as the pass ends
+                log.warning("%s", self._first_log.problem(self.path.name))
             if not self._loop or self._stop.is_set() or last < 0:
                 return
             # Next pass: indices and timestamps continue after this one.

@@ -159,6 +159,32 @@ def test_corrupt_frames_mid_video_are_skipped_and_counted(make_video, name, four
         assert 30 not in indices and skipped == 1
 
 
+def test_a_video_cut_short_reports_the_frames_missing_at_its_end(make_video, caplog):
+    """Issue #11: cut in half, a video said "0 undecodable frames skipped" after 53 of 100."""
+    path = make_video("cut.avi", 100)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with caplog.at_level(logging.WARNING), FileSource(path, realtime=False) as source:
+        assert source.info.total_frames == 100 and source.missing_at_end == 0  # not yet known
+        frames = drain(source)
+        missing, skipped = source.missing_at_end, source.skipped
+    assert 20 < len(frames) < 80 and skipped == 0
+    assert missing == 100 - len(frames)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"cut.avi: {missing} of the 100 frames its header lists are "
+                                  f"missing at the end (decoding stopped after frame "
+                                  f"{len(frames) - 1}")  # fmt: skip
+
+
+def test_a_whole_video_reports_nothing_missing(make_video, caplog):
+    clip = make_video("whole.avi", 12)
+    with caplog.at_level(logging.WARNING), FileSource(clip, realtime=False) as source:
+        assert len(drain(source)) == 12
+        assert source.missing_at_end == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 def test_missing_video(tmp_path):
     with pytest.raises(FileNotFoundError, match="video not found"):
         FileSource(tmp_path / "nope.mp4")

@@ -214,3 +214,27 @@ def test_an_old_pickle_model_needs_trust_pickle(refused, capsys, clip, tiny_mode
                  "--record", str(clip)]) == 2  # fmt: skip
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("warning: --trust-pickle:") and "same file" in err[1]
+
+
+# --- item 11: a video cut short says how many frames it lacks at its end ----------------
+
+
+def test_the_summary_counts_the_frames_a_video_cut_short_lacks(
+    monkeypatch, make_video, tiny_model_path
+):
+    from realtime import app
+    from realtime.config import RealtimeConfig
+    from tests.realtime.test_app import NobodyPose
+
+    monkeypatch.setattr(app, "PoseEstimator", NobodyPose)
+    clip = make_video("cut.avi", 100)
+    clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    INPUTS_TRIED.append("--video cut.avi (100 frames, cut in half)")
+    lines: list[str] = []
+    config = RealtimeConfig(video=clip, model=tiny_model_path, realtime=False, headless=True)
+    summary = app.run(config, notify=lines.append)
+    assert 20 < summary.frames < 80 and summary.skipped == 0
+    assert (
+        f"0 undecodable frames skipped, {100 - summary.frames} missing at the end of the file;"
+        in lines[-1]
+    )

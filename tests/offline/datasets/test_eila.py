@@ -254,7 +254,7 @@ def test_read_eila_crops_each_person_and_reports_problems(
     assert "No annotation" in report.skipped["v1/c3/A"]
     assert report.ties == ["v1/c1/B"]
     text = "\n".join(report.lines())
-    for expected in ("1 videos missing", "v2.mp4", "2 frames past the end", "v1/c2/A",
+    for expected in ("1 videos missing", "v2.mp4", "2 frames missing at the end", "v1/c2/A",
                      "2 streams skipped", "1 labels decided by the tie rule"):  # fmt: skip
         assert expected in text
 

@@ -33,3 +33,17 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = FPS) -> Path:
 @pytest.fixture
 def video(tmp_path: Path) -> Path:
     return write_video(tmp_path / "clip.mp4", square_frames(10))
+
+
+def cut_short(path: Path, n_frames: int = 100, keep: float = 0.5) -> Path:
+    """An MJPG .avi of `n_frames` square frames whose bytes are cut to `keep` of their
+    length: its header still lists `n_frames`, about half of them decode (issue #11)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, WH)
+    for frame in square_frames(n_frames, size=4):
+        writer.write(frame)
+    writer.release()
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path

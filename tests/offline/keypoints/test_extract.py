@@ -108,7 +108,7 @@ def test_frames_past_the_end_are_reported(
     assert tracks["seg"].frames.tolist() == [0, 5, 9]
     assert tracks["seg"].frames_past_end.tolist() == [10, 25]
     assert report.frames_past_end == {"seg": [10, 25]}
-    assert any("2 frames past the end" in line and "seg" in line for line in report.lines())
+    assert any("2 frames missing at the end" in line and "seg" in line for line in report.lines())
 
 
 def test_one_estimator_per_request_and_one_decode(
@@ -176,3 +176,50 @@ def test_open_video_refuses_missing_and_undecodable_files(tmp_path: Path) -> Non
     with pytest.raises(VideoError, match="garbage.mp4"):
         with OpenVideo(garbage) as opened:
             list(opened.frames())
+
+
+def test_a_video_cut_short_reports_the_frames_missing_at_its_end(
+    tmp_path: Path, fake_pose: FakePose, fake_model: Path
+) -> None:
+    """Issue #11: a video cut in half said "0 undecodable frames" after 53 of 100 frames."""
+    from tests.offline.keypoints.conftest import cut_short
+
+    video = cut_short(tmp_path / "cut.avi")
+    request = StreamRequest("whole")
+    tracks, report = extract_streams([VideoJob(video, (request,))], pose_model=fake_model)
+    decoded = tracks["whole"].frames.tolist()
+    assert 20 < len(decoded) < 80 and decoded == list(range(len(decoded)))
+    assert tracks["whole"].frames_past_end.tolist() == list(range(len(decoded), 100))
+    assert report.frames_past_end == {"whole": list(range(len(decoded), 100))}
+    assert not report.unreadable_frames
+    line = next(ln for ln in report.lines() if "missing at the end" in ln)
+    assert f"{100 - len(decoded)} frames missing at the end" in line
+    assert f"whole (frames {len(decoded)}-99)" in line
+
+
+def test_a_whole_video_stream_reports_frames_skipped_inside(
+    tmp_path: Path, fake_pose: FakePose, fake_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import video as video_module
+
+    real = video_module.decode_frames
+
+    def failing_frame_3(cap, *args, **kwargs):  # frame 3 does not decode
+        read = cap.read
+
+        class Cap:
+            calls = 0
+
+            def read(self):
+                Cap.calls += 1
+                ok, image = read()
+                return (False, None) if Cap.calls == 4 else (ok, image)
+
+        return real(Cap(), *args, **kwargs)
+
+    monkeypatch.setattr("offline.keypoints.decode.decode_frames", failing_frame_3)
+    clip = write_video(tmp_path / "clip.mp4", square_frames(10))
+    tracks, report = extract_streams([VideoJob(clip, (StreamRequest("w"),))], pose_model=fake_model)
+    assert tracks["w"].unreadable_frames.tolist() == [3]
+    assert tracks["w"].frames_past_end.size == 0
+    assert report.unreadable_frames == {"w": [3]} and not report.frames_past_end
