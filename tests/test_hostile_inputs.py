@@ -4,6 +4,7 @@ nothing already written changed; outputs checked before any training."""
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,6 @@ def run(capsys, *argv: object) -> tuple[int, str]:
 
 
 def one_line(code: int, err: str, pattern: str) -> None:
-    import re
-
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
@@ -113,3 +112,58 @@ def test_label_files_accept_only_index_integers(tmp_path, style) -> None:
     INPUTS_TRIED.append(f"style {style}")
     with pytest.raises(ValueError, match="bad label file"):
         list_clips(tmp_path)
+
+
+# --- item 12: NaN / inf in BVH files: reported by name and count, skipped, never data ---
+
+
+def poison(bvh: Path, rows: slice = slice(0, 1), value: str = "nan") -> Path:
+    """Put `value` as the first channel of the motion rows `rows` of a BVH file."""
+    head, motion = bvh.read_text().split("Frame Time:")
+    time_line, *frames = motion.split("\n")
+    for i in range(len(frames))[rows]:
+        if frames[i].strip():
+            frames[i] = " ".join([value, *frames[i].split()[1:]])
+    bvh.write_text(head + "Frame Time:" + "\n".join([time_line, *frames]))
+    return bvh
+
+
+def test_training_data_skips_and_reports_clips_with_nan_or_inf(tmp_path) -> None:
+    from offline.training.recipe import Recipe, Resources, read_all
+    from tests.offline.datasets.test_mocap import write_mocap_folder
+
+    root = write_mocap_folder(tmp_path / "m", [("walk", "sad"), ("bow", "sad"), ("walk", "happy"),
+                                               ("bow", "happy"), ("wave", "sad")])  # fmt: skip
+    one = poison(root / "data" / "dataset-1_bow_happy_001.bvh", value="inf")
+    every = poison(root / "data" / "dataset-1_wave_sad_001.bvh", slice(None))  # all-NaN
+    INPUTS_TRIED.extend(["BVH with one inf frame", "BVH with every frame NaN"])
+    data = read_all((str(root),), Recipe(data=(str(root),)), Resources())
+    names = {m.name.split("@")[0] for m in data.movements}
+    assert names == {"dataset-1_walk_sad_001", "dataset-1_bow_sad_001", "dataset-1_walk_happy_001"}
+    assert data.notes[0].endswith("motion-capture skeletons, 3 movements")  # never counted
+    skipped = [n for n in data.notes if "BVH clips skipped" in n]
+    assert len(skipped) == 1 and skipped[0].strip().startswith("2 BVH clips skipped: ")
+    assert f"{one.name} (NaN or infinite values in 1 of 75 frames" in skipped[0]
+    assert f"{every.name} (NaN or infinite values in 75 of 75 frames" in skipped[0]
+
+
+def test_training_data_with_every_clip_nan_is_one_line(capsys, tmp_path) -> None:
+    from tests.offline.datasets.test_mocap import write_mocap_folder
+
+    root = write_mocap_folder(tmp_path / "m", [("walk", "sad"), ("bow", "happy")])
+    for bvh in (root / "data").glob("*.bvh"):
+        poison(bvh)
+    code, err = run(capsys, "train", "--data", root, "--no-render", "--quick", "--out",
+                    tmp_path / "m.skops")  # fmt: skip
+    one_line(code, err, r"no usable clips in .*: all 2 skipped, e\.g\. dataset-1_\w+\.bvh \(NaN")
+
+
+@pytest.mark.parametrize("frame_time", ["1e-300", "0", "-1", "nan"])
+def test_an_impossible_bvh_frame_time_is_one_line(capsys, tmp_path, frame_time) -> None:
+    from tests.offline.datasets.test_mocap import write_mocap_folder
+
+    root = write_mocap_folder(tmp_path / "m", [("walk", "sad"), ("bow", "happy")])
+    bvh = root / "data" / "dataset-1_walk_sad_001.bvh"
+    bvh.write_text(re.sub(r"Frame Time: \S+", f"Frame Time: {frame_time}", bvh.read_text()))
+    code, err = run(capsys, "train", "--data", root, "--no-render", "--out", tmp_path / "x")
+    one_line(code, err, rf"walk_sad_001\.bvh: 'Frame Time: {frame_time}' must be 0\.0001 to 10")

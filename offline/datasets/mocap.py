@@ -24,7 +24,7 @@ from offline.datasets.movement import Movement
 from offline.datasets.views import view_movements
 from offline.labels import STYLE_LABELS
 from offline.mocap.body import BANDAI, BodyMap, from_bvh
-from offline.mocap.bvh import DEFAULT_UNIT_M, BVHError, read_bvh
+from offline.mocap.bvh import DEFAULT_UNIT_M, BVHError, BVHNotFinite, read_bvh
 
 # Style names of the Bandai-Namco data -> our label names. Other styles keep their own name.
 DEFAULT_STYLES = ("happy", "sad", "angry", "normal")
@@ -123,8 +123,21 @@ def label_names(path: Path) -> list[str]:
     return [ln.split("_", 1)[1] if "_" in ln else ln for ln in lines]
 
 
-def read_mocap(root: str | Path, options: MocapOptions | None = None) -> list[Movement]:
-    """Read a Bandai-Namco-layout folder into movements (one per clip and view)."""
+def read_mocap(
+    root: str | Path,
+    options: MocapOptions | None = None,
+    *,
+    skipped: dict[str, str] | None = None,
+) -> list[Movement]:
+    """Read a Bandai-Namco-layout folder into movements (one per clip and view).
+
+    A clip whose motion holds NaN or infinite values (`BVHNotFinite`) is no data: it is
+    left out and put in `skipped` (file name -> why); without `skipped`, it is an error.
+
+    Raises:
+        ValueError: no clips, a malformed clip, or (without `skipped`) a non-finite one,
+            or every clip skipped; the message names the files.
+    """
     options = options or MocapOptions()
     clips = list_clips(root, options.styles)
     if not clips:
@@ -132,8 +145,19 @@ def read_mocap(root: str | Path, options: MocapOptions | None = None) -> list[Mo
         raise ValueError(f"no clips{asked} in {root}")
     rng = np.random.default_rng(options.seed)
     movements = []
+    left_out: dict[str, str] = {}
     for clip in clips:
-        movements.extend(clip_sequences(clip, options, rng))
+        try:
+            movements.extend(clip_sequences(clip, options, rng))
+        except BVHNotFinite as e:
+            if skipped is None:
+                raise ValueError(str(e)) from None
+            left_out[clip.path.name] = str(e).removeprefix(f"{clip.path}: ")
+    if skipped is not None:
+        skipped.update(left_out)
+    if not movements:
+        items = ", ".join(f"{k} ({v})" for k, v in list(left_out.items())[:3])
+        raise ValueError(f"no usable clips in {root}: all {len(clips)} skipped, e.g. {items}")
     return movements
 
 
@@ -141,6 +165,8 @@ def clip_sequences(clip: Clip, options: MocapOptions, rng: np.random.Generator) 
     """One clip seen from each of `options.views_deg`."""
     try:
         motion = read_bvh(clip.path, unit_m=options.unit_m)
+    except BVHNotFinite:
+        raise
     except BVHError as e:
         raise ValueError(str(e)) from None
     world = from_bvh(motion, options.body)

@@ -50,19 +50,27 @@ class DatasetReport(ExtractionReport):
     """A video dataset's extraction report plus what the reader could not use.
 
     Attributes (besides `ExtractionReport`'s):
-        skipped: stream/segment name -> why no movement was made from it.
+        skipped: stream/segment/file name -> why no movement was made from it.
         ties: segments whose label was decided by a tie rule (see the reader).
+        items: what `skipped` names ("streams", "BVH clips", ...).
+        videos: the dataset was read through pose (else no keypoints line).
     """
 
     skipped: dict[str, str] = field(default_factory=dict)
     ties: list[str] = field(default_factory=list)
+    items: str = "streams"
+    videos: bool = True
 
     def lines(self) -> list[str]:
-        """The extraction's lines, then skipped streams and tie-rule labels."""
-        out = super().lines()
+        """The extraction's summary (videos only), then `problems()`."""
+        return [*(super().lines()[:1] if self.videos else []), *self.problems()]
+
+    def problems(self) -> list[str]:
+        """What could not be used: the extraction's problems, skipped items, tie rules."""
+        out = super().lines()[1:]
         if self.skipped:
             items = [f"{k} ({v})" for k, v in self.skipped.items()]
-            out.append(f"{len(items)} streams skipped: {shorten(items)}")
+            out.append(f"{len(items)} {self.items} skipped: {shorten(items)}")
         if self.ties:
             out.append(f"{len(self.ties)} labels decided by the tie rule: {shorten(self.ties)}")
         return out
@@ -112,11 +120,14 @@ def read_dataset(
         mocap = options.mocap
         if options.labels is not None:
             mocap = replace(mocap, styles=tuple(style_names(options.labels)))
-        movements = read_mocap(path, mocap)
+        bad: dict[str, str] = {}  # clips with NaN or infinite values: reported, never data
+        movements = read_mocap(path, mocap, skipped=bad)
+        report = DatasetReport(skipped=bad, items="BVH clips", videos=False) if bad else None
     elif kind == "skeletons":
         skipped: dict[str, str] = {}
         movements = read_skeletons(path, options.mocap, skipped=skipped)
-        report = DatasetReport(skipped=skipped) if skipped else None
+        report = DatasetReport(skipped=skipped, items="skeleton files", videos=False)
+        report = report if skipped else None
     else:
         from offline.datasets.eila import read_eila
         from offline.datasets.folders import read_folders
@@ -135,7 +146,7 @@ def read_dataset(
         movements = [m for m in movements if m.label in wanted]
     if not movements:
         # say why (missing videos, nobody found, ...): the report is never printed otherwise
-        why = "; ".join(report.lines()[1:]) if report is not None else ""
+        why = "; ".join(report.problems()) if report is not None else ""
         asked = f" with labels {list(options.labels)}" if options.labels is not None else ""
         raise ValueError(
             f"no usable labelled movements{asked} in {path}" + (f": {why}" if why else "")

@@ -21,12 +21,19 @@ FloatArr = npt.NDArray[np.float64]
 
 # Metres per file unit unless told otherwise: centimetres, as in the Bandai-Namco files.
 DEFAULT_UNIT_M: Final[float] = 0.01
+# Seconds between frames a clip may declare: 10 000 to 0.1 frames per second.
+FRAME_TIME_S: Final[tuple[float, float]] = (1e-4, 10.0)
 
 _CHANNEL_NAMES = ("Xposition", "Yposition", "Zposition", "Xrotation", "Yrotation", "Zrotation")
 
 
 class BVHError(ValueError):
     """A BVH file that cannot be read; the message names the file and the problem."""
+
+
+class BVHNotFinite(BVHError):
+    """A well-formed BVH file whose motion holds NaN or infinite values (or values so
+    large that its joints' positions overflow): no data, to be skipped and reported."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ def read_bvh(path: str | Path, *, unit_m: float = DEFAULT_UNIT_M) -> Motion:
 
     Raises:
         FileNotFoundError: no such file.
+        BVHNotFinite: NaN or infinite values in the motion or the joint positions.
         BVHError: the file is malformed (the message says where and how).
     """
     path = Path(path)
@@ -91,8 +99,16 @@ def read_bvh(path: str | Path, *, unit_m: float = DEFAULT_UNIT_M) -> Motion:
     try:
         joints, frame_time, data = _parse(text)
     except BVHError as e:
-        raise BVHError(f"{path}: {e}") from None
-    return _forward_kinematics(joints, frame_time, data, unit_m)
+        raise type(e)(f"{path}: {e}") from None
+    with np.errstate(over="ignore", invalid="ignore"):
+        motion = _forward_kinematics(joints, frame_time, data, unit_m)
+    bad = ~np.isfinite(data).all(axis=1) | ~np.isfinite(motion.positions).all(axis=(1, 2))
+    if bad.any():
+        raise BVHNotFinite(
+            f"{path}: NaN or infinite values in {int(bad.sum())} of {len(bad)} frames "
+            f"(the first is frame {int(np.argmax(bad))})"
+        )
+    return motion
 
 
 def frame_count(path: str | Path) -> int:
@@ -161,13 +177,20 @@ def _parse(text: str) -> tuple[list[_Joint], float, FloatArr]:
         raise BVHError("unbalanced braces in HIERARCHY")
 
     frames_m = re.search(r"Frames:\s*(\d+)", motion)
-    time_m = re.search(r"Frame Time:\s*([0-9.eE+-]+)", motion)
+    time_m = re.search(r"Frame Time:[ \t]*(\S*)", motion)
     if not frames_m or not time_m:
         raise BVHError("MOTION section lacks 'Frames:' or 'Frame Time:'")
     n_frames = int(frames_m.group(1))
-    frame_time = float(time_m.group(1))
-    if not frame_time > 0:
-        raise BVHError(f"Frame Time must be > 0 seconds, got {frame_time}")
+    try:
+        frame_time = float(time_m.group(1))
+    except ValueError:
+        frame_time = float("nan")
+    low, high = FRAME_TIME_S
+    if not low <= frame_time <= high:  # also NaN
+        raise BVHError(
+            f"'Frame Time: {time_m.group(1)}' must be {low:g} to {high:g} seconds between "
+            f"frames ({1 / high:g} to {1 / low:g} frames per second); fix the file's header"
+        )
     body = motion[time_m.end() :].split("\n")
     rows = [line.split() for line in body if line.strip()]
     n_channels = sum(len(j.channels) for j in joints)

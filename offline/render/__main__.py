@@ -21,6 +21,7 @@ from offline import cluster
 from offline.cluster import check_address
 from offline.console import progress_bars
 from offline.datasets.mocap import DEFAULT_STYLES
+from offline.keypoints.report import shorten
 from offline.labels import STYLE_LABELS
 from offline.mocap.body import BANDAI, BodyMap
 from offline.mocap.bvh import DEFAULT_UNIT_M
@@ -156,9 +157,13 @@ def _run(args: argparse.Namespace) -> int:
         f"{len(jobs)} videos, {len(jobs) - len(todo)} already rendered, {len(todo)} to render "
         f"({sum(j.n_frames for j in todo)} frames) -> {args.out / 'videos'}"
     )
+    skipped: dict[str, str] = {}
     with cluster.session(args.jobs, args.cluster):
-        render_jobs(todo, body, n_jobs=args.jobs, progress=progress)
-    print(f"done: {len(jobs)} videos in {args.out / 'videos'}")
+        render_jobs(todo, body, n_jobs=args.jobs, progress=progress, skipped=skipped)
+    if skipped:
+        items = [f"{k} ({v})" for k, v in skipped.items()]
+        print(f"warning: {len(skipped)} videos not rendered: {shorten(items)}", file=sys.stderr)
+    print(f"done: {len(jobs) - len(skipped)} videos in {args.out / 'videos'}")
     return 0
 
 

@@ -20,7 +20,7 @@ from offline import cluster
 from offline.datasets.mocap import DEFAULT_STYLES, list_clips
 from offline.labels import STYLE_LABELS
 from offline.mocap.body import BANDAI, BodyMap
-from offline.mocap.bvh import frame_count
+from offline.mocap.bvh import BVHNotFinite, frame_count
 from offline.mocap.virtual_camera import VirtualCamera
 from offline.progress import Progress, no_progress
 from offline.render.body import Look
@@ -155,13 +155,18 @@ def render_jobs(
     *,
     n_jobs: int = 1,
     progress: Progress = no_progress,
+    skipped: dict[str, str] | None = None,
 ) -> int:
-    """Render the jobs not done yet (`RenderJob.is_done`); returns the frames rendered.
+    """Render the jobs not done yet (`RenderJob.is_done`); returns the frames to render.
 
     `n_jobs` > 1 renders clips in parallel processes (joblib); in an open cluster session
     (`offline.cluster.session`) each clip is a task on that engine (the output folder must
     then be shared with its workers). `progress("render", done, total)` is told the frames
     rendered (per frame in one process, per clip in several).
+
+    A clip whose motion holds NaN or infinite values (`BVHNotFinite`) renders nothing: its
+    video name goes into `skipped` (-> why) and the others go on; without `skipped` it
+    is an error.
     """
     todo = [j for j in jobs if not j.is_done()]
     total = sum(j.n_frames for j in todo)
@@ -176,19 +181,40 @@ def render_jobs(
             def report(task: str, done: int, n: int, before: int = before) -> None:
                 progress("render", before + done, total)
 
-            run_job(job, body, progress=report)
+            _skip_if_not_finite(job, body, report, skipped)
             before += job.n_frames
     else:
         done = 0
-        for _, n in ex.map_unordered(_render_unit, todo, body):
+        for i, (n, why) in ex.map_unordered(_render_unit, todo, body):
+            if why is not None:
+                _skip(todo[i], why, skipped)
             done += n
             progress("render", done, total)
     return total
 
 
-def _render_unit(body: BodyMap, job: RenderJob) -> int:
-    """One clip rendered (a unit of `offline.cluster.Executor`); its frames."""
-    return run_job(job, body)
+def _render_unit(body: BodyMap, job: RenderJob) -> tuple[int, str | None]:
+    """One clip rendered (a unit of `offline.cluster.Executor`): its frames, or 0 and why
+    its motion is not finite."""
+    try:
+        return run_job(job, body), None
+    except BVHNotFinite as e:
+        return job.n_frames, str(e)
+
+
+def _skip_if_not_finite(
+    job: RenderJob, body: BodyMap, progress: Progress, skipped: dict[str, str] | None
+) -> None:
+    try:
+        run_job(job, body, progress=progress)
+    except BVHNotFinite as e:
+        _skip(job, str(e), skipped)
+
+
+def _skip(job: RenderJob, why: str, skipped: dict[str, str] | None) -> None:
+    if skipped is None:
+        raise BVHNotFinite(why)
+    skipped[job.video.name] = why.removeprefix(f"{job.bvh}: ")
 
 
 def check_view(view: float) -> float:

@@ -18,6 +18,7 @@ from offline.datasets.families import with_family
 from offline.datasets.mocap import DEFAULT_STYLES, MocapOptions
 from offline.datasets.movement import Movement
 from offline.datasets.registry import DEFAULT_GROUP, ReadOptions, detect_kind, read_dataset
+from offline.keypoints.report import shorten
 from offline.labels import style_names
 from offline.mocap.body import BANDAI, BodyMap
 from offline.mocap.bvh import DEFAULT_UNIT_M
@@ -270,7 +271,11 @@ def with_renders(
                 f"rendering {len(todo)} of {len(jobs)} videos of {path} into {out} (once; "
                 f"about 0.02 s a frame, then pose about 0.02 s a frame; --no-render skips)"
             )
-            render_jobs(todo, n_jobs=res.jobs, progress=res.progress or no_progress)
+            bad: dict[str, str] = {}
+            render_jobs(todo, n_jobs=res.jobs, progress=res.progress or no_progress, skipped=bad)
+            if bad:
+                items = [f"{k} ({v})" for k, v in bad.items()]
+                res.notify(f"{len(bad)} videos not rendered: {shorten(items)}")
         rendered = os.path.relpath(out, Path.cwd())
         train.append(rendered)
         if not test_data:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from offline.mocap.body import from_bvh
-from offline.mocap.bvh import BVHError, frame_count, read_bvh
+from offline.mocap.bvh import BVHError, BVHNotFinite, frame_count, read_bvh
 from pipeline import skeleton as sk
 
 # A tiny skeleton: a root with 6 channels (ZXY), a spine with 3 rotation channels in XYZ
@@ -167,7 +168,8 @@ def test_missing_file(tmp_path: Path) -> None:
         (HIERARCHY, r"no MOTION section"),
         ("ROOT Hips\n{\n}\n" + MOTION, r"does not start with HIERARCHY"),
         (HIERARCHY.rstrip().removesuffix("}") + MOTION, r"unbalanced braces"),
-        (HIERARCHY + MOTION.replace("Time: 0.04", "Time: 0"), r"Frame Time must be > 0"),
+        (HIERARCHY + MOTION.replace("Time: 0.04", "Time: 0"),
+         r"'Frame Time: 0' must be 0.0001 to 10 seconds between frames"),
         (HIERARCHY + MOTION.replace("Frame Time: 0.04\n", ""), r"lacks 'Frames:' or 'Frame Time:'"),
         (HIERARCHY + MOTION.replace("100 90", "100 abc"), r"non-numeric value in MOTION"),
         (HIERARCHY + "MOTION\nFrames: 0\nFrame Time: 0.04\n", r"MOTION has 0 frames"),
@@ -181,6 +183,42 @@ def test_malformed_bvh_raises_a_clear_error(tmp_path: Path, text: str, match: st
         read_bvh(path)
     assert str(path) in str(info.value)  # the message names the file
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("frame_time", ["1e-300", "0", "-0.04", "nan", "inf", "1e300", "x", ""])
+def test_an_impossible_frame_time_is_refused(tmp_path: Path, frame_time: str) -> None:
+    """Issue #11: `Frame Time: 1e-300` went on to a traceback in training and rendering."""
+    path = tmp_path / "fast.bvh"
+    path.write_text(HIERARCHY + MOTION.replace("Time: 0.04", f"Time: {frame_time}"))
+    with pytest.raises(BVHError, match=r"'Frame Time: .*' must be 0.0001 to 10 seconds") as e:
+        read_bvh(path)
+    assert str(path) in str(e.value) and not isinstance(e.value, BVHNotFinite)
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "bad_frames"),
+    [
+        ("nan", "100 90", "1 of 3 frames (the first is frame 0)"),
+        ("NaN", "0 100 0 90", "1 of 3 frames (the first is frame 1)"),
+        ("inf", "100 90", "1 of 3 frames"),
+        ("-inf", "0 0 0 0 0 0 90", "1 of 3 frames (the first is frame 2)"),
+        ("1e400", "100 90", "1 of 3 frames"),  # parsed as inf
+    ],
+)
+def test_nan_or_infinite_motion_is_its_own_error(
+    tmp_path: Path, value: str, where: str, bad_frames: str
+) -> None:
+    path = tmp_path / "nan.bvh"
+    path.write_text(HIERARCHY + MOTION.replace(where, f"{value} {where.split(' ', 1)[1]}", 1))
+    with pytest.raises(BVHNotFinite, match=f"NaN or infinite values in {re.escape(bad_frames)}"):
+        read_bvh(path)
+
+
+def test_nan_offsets_are_not_finite_either(tmp_path: Path) -> None:
+    path = tmp_path / "offset.bvh"
+    path.write_text(HIERARCHY.replace("OFFSET 0 20 0", "OFFSET 0 nan 0") + MOTION)
+    with pytest.raises(BVHNotFinite, match=r"in 3 of 3 frames"):
+        read_bvh(path)
 
 
 # --- the shared Bandai-Namco clips ---------------------------------------------------------

@@ -101,3 +101,44 @@ def test_dataset_with_a_broken_label_file(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: label file") and "d_bow_old_001.json" in err
     assert len(err.splitlines()) == 1
+
+
+# --- issue #11: NaN / inf motion, impossible frame times ------------------------------------
+
+
+def test_cli_refuses_a_clip_with_nan_or_an_impossible_frame_time(
+    tiny_bvh: Path, tmp_path: Path, capsys
+) -> None:
+    from tests.test_hostile_inputs import poison
+
+    out = tmp_path / "out.mp4"
+    fast = tmp_path / "fast.bvh"
+    fast.write_text(tiny_bvh.read_text().replace("Frame Time: 0.0333333", "Frame Time: 1e-300"))
+    nan = tmp_path / "nan.bvh"
+    nan.write_text(tiny_bvh.read_text())
+    poison(nan, slice(1, 2))
+    cases = [
+        (nan, r"nan\.bvh: NaN or infinite values in 1 of 4 frames"),
+        (fast, r"fast\.bvh: 'Frame Time: 1e-300' must be 0\.0001 to 10"),
+    ]
+    for clip, pattern in cases:
+        assert main([str(clip), str(out), "--no-progress"]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and re.search(r"^error: .*" + pattern, lines[0]), lines
+        assert not out.exists() and list(tmp_path.glob(".out.mp4*")) == []
+
+
+def test_cli_skips_and_names_dataset_clips_with_nan(tmp_path: Path, capsys) -> None:
+    from tests.test_hostile_inputs import poison
+
+    data, out = tiny_dataset(tmp_path / "bandai"), tmp_path / "rendered"
+    poison(data / "data" / "d_bow_normal_001.bvh", slice(None), "inf")
+    argv = ["--dataset", str(data), "--out", str(out), "--views", "0", "--no-progress"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert sorted(p.name for p in out.rglob("*.mp4")) == ["d_walk_happy_001_view0.mp4"]
+    assert captured.err.strip() == (
+        "warning: 1 videos not rendered: d_bow_normal_001_view0.mp4 (NaN or infinite values "
+        "in 3 of 3 frames (the first is frame 0))"
+    )
+    assert "done: 1 videos" in captured.out
