@@ -62,6 +62,10 @@ def atomic_path(path: str | Path, *, keep_suffix: bool = False) -> Iterator[Path
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        if e.filename is None or e.filename == tmp:  # e.g. ENOSPC from a write: name the file
+            raise type(e)(e.errno, e.strerror or str(e), str(path)) from e
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -76,6 +80,23 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write `text` (UTF-8) to `path` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def read_text(path: str | Path, what: str = "file", *, encoding: str = "utf-8") -> str:
+    """The text of a UTF-8 file (`encoding` "utf-8-sig" also takes a leading BOM).
+
+    Raises:
+        FileNotFoundError, OSError: as `open` does (the path in `filename`).
+        ValueError: not UTF-8 (UTF-16 and the like): one line naming `what`, the path and
+            what to do.
+    """
+    data = Path(path).read_bytes()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) > 1 and 0 in data[:2])
+        found = "UTF-16" if utf16 else f"not UTF-8 (byte {e.start})"
+        raise ValueError(f"{what} {path} is {found} text; save it as UTF-8 and run again") from None
 
 
 def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:

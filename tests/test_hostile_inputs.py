@@ -167,3 +167,96 @@ def test_an_impossible_bvh_frame_time_is_one_line(capsys, tmp_path, frame_time) 
     bvh.write_text(re.sub(r"Frame Time: \S+", f"Frame Time: {frame_time}", bvh.read_text()))
     code, err = run(capsys, "train", "--data", root, "--no-render", "--out", tmp_path / "x")
     one_line(code, err, rf"walk_sad_001\.bvh: 'Frame Time: {frame_time}' must be 0\.0001 to 10")
+
+
+# --- item 7: a keypoint cache that cannot take the extraction: one line, before pose ---
+
+
+def _video_folders(root: Path) -> Path:
+    from tests.offline.keypoints.conftest import square_frames, write_video
+
+    for label in ("Happy", "Sad"):
+        (root / label).mkdir(parents=True)
+        write_video(root / label / f"{label}.mp4", square_frames(3))
+    return root
+
+
+@pytest.mark.parametrize("case", ["a file", "under a file", "read-only"])
+def test_a_keypoint_cache_that_cannot_be_written_is_one_line(capsys, tmp_path, monkeypatch, case):
+    from tests.test_train_cli import fake_pose_bundle
+
+    data = _video_folders(tmp_path / "videos")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    cache = {"a file": blocker, "under a file": blocker / "cache"}.get(case, tmp_path / "ro")
+    if case == "read-only":  # root ignores permission bits: the file system says no instead
+        import errno
+        import tempfile
+
+        real = tempfile.mkstemp
+
+        def refuse(*args, dir=None, **kwargs):
+            if dir is not None and Path(dir) == cache:
+                raise OSError(errno.EROFS, "Read-only file system")
+            return real(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    pose = fake_pose_bundle(tmp_path / "pose.task")
+    code, err = run(capsys, "train", "--data", data, "--pose-model", pose, "--cache-dir", cache,
+                    "--out", tmp_path / "m.skops", "--no-progress")  # fmt: skip
+    why = "is a file, not a folder" if case != "read-only" else "read-only or not yours"
+    one_line(
+        code, err, f"cannot write the keypoint cache .*{cache.name}: .*{why}; give --cache-dir"
+    )
+
+
+# --- items 7 and 10: text files that are not UTF-8, a CSV cell over 128 KiB ---------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "latin-1"])
+def test_a_label_file_not_in_utf8_names_the_file(tmp_path, encoding) -> None:
+    from offline.datasets.mocap import list_clips
+    from tests.offline.datasets.test_mocap import write_mocap_folder
+
+    root = write_mocap_folder(tmp_path / "m", [("walk", "sad")])
+    labels = root / "cfg" / "style_label.txt"
+    labels.write_text("dataset-1_sad\ndataset-1_café\n", encoding=encoding)
+    INPUTS_TRIED.append(f"style_label.txt in {encoding}")
+    found = "UTF-16" if encoding.startswith("utf-16") else "not UTF-8"
+    with pytest.raises(
+        ValueError, match=f"label list .*style_label.txt is {found}.*save it as UTF-8"
+    ):
+        list_clips(root)
+
+
+def test_annotations_in_utf16_or_with_a_huge_cell_are_one_line(capsys, tmp_path) -> None:
+    from tests.test_train_cli import EILA_HEADER, eila
+
+    root = eila(tmp_path / "e", None)
+    csv = root / "annotations" / "annotations.csv"
+    csv.write_text(EILA_HEADER + "v1,c1,\"[['Sad']]\",0,10,10,50,50,A\n", encoding="utf-16")
+    code, err = run(capsys, "train", "--data", root, "--out", tmp_path / "m.skops")
+    one_line(code, err, r"annotations .*annotations\.csv is UTF-16 text; save it as UTF-8")
+    csv.write_text(EILA_HEADER + 'v1,c1,"' + "x" * 200_000 + '",0,10,10,50,50,A\n')
+    code, err = run(capsys, "train", "--data", root, "--out", tmp_path / "m.skops")
+    one_line(code, err, r"annotations\.csv: line 2 cannot be read as CSV \(field larger than")
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path, monkeypatch) -> None:
+    from pipeline.io import error_line, write_text_atomic
+
+    target = tmp_path / "report.md"
+    target.write_text("the previous report")
+
+    def full(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    INPUTS_TRIED.append("a full disk while writing")
+    with pytest.raises(OSError) as e:
+        write_text_atomic(target, "new")
+    assert e.value.filename == str(target) and e.value.errno == 28
+    assert error_line(e.value).startswith(f"No space left on device: {target}; check that path")
+    monkeypatch.undo()
+    assert target.read_text() == "the previous report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]

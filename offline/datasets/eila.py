@@ -30,7 +30,7 @@ import ast
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +47,7 @@ from offline.keypoints.run import VideoJob, extract_streams
 from offline.keypoints.stream import StreamRequest
 from offline.labels import EMOTION_NAMES, EMOTIONS
 from offline.progress import Progress
+from pipeline.io import read_text
 from pipeline.pose import PoseSettings
 
 COLUMNS = (
@@ -150,17 +151,18 @@ def read_annotations(csv_path: str | Path) -> list[Segment]:
     path = Path(csv_path)
     if not path.is_file():
         raise FileNotFoundError(f"annotations not found: {path}")
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text(path, "annotations", encoding="utf-8-sig")
     if not text.strip():
         raise AnnotationError(f"{path} is empty; expected a header row with {_names(COLUMNS)}")
     reader = csv.reader(io.StringIO(text))
-    header = [h.strip() for h in next(reader)]
+    lines = _csv_rows(reader, path)
+    header = [h.strip() for h in next(lines)]
     _check_header(path, header)
     col = {name: header.index(name) for name in COLUMNS}
     problems: dict[str, list[str]] = defaultdict(list)
     rows: dict[tuple[str, str, str], list[tuple[int, tuple[float, ...], tuple[str, ...]]]] = {}
     n_rows = 0
-    for values in reader:
+    for values in lines:
         if not any(v.strip() for v in values):
             continue
         n_rows += 1
@@ -201,6 +203,22 @@ def read_annotations(csv_path: str | Path) -> list[Segment]:
             + "; ".join(f"{what}: {_shorten(where)}" for what, where in problems.items())
         )
     return [_segment(key, seg_rows) for key, seg_rows in rows.items()]
+
+
+def _csv_rows(reader: Iterator[list[str]], path: Path) -> Iterator[list[str]]:
+    """The rows of `reader`; a row the csv module cannot read (a cell over its 128 KiB
+    field limit, an unclosed quote) is an AnnotationError naming the file and line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            line = getattr(reader, "line_num", "?")
+            raise AnnotationError(
+                f"{path}: line {line} cannot be read as CSV ({e}); an annotation cell is "
+                "short: fix that line (an unclosed quote?) or the file"
+            ) from None
 
 
 def _check_header(path: Path, header: list[str]) -> None:

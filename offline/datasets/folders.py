@@ -23,6 +23,7 @@ from offline.keypoints.run import VideoJob, extract_streams
 from offline.keypoints.stream import KeypointStream, StreamRequest
 from offline.labels import EMOTIONS, LABEL_ALIASES, canonical_label
 from offline.progress import Progress
+from pipeline.io import read_text
 from pipeline.pose import PoseSettings
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -51,8 +52,8 @@ def read_sidecar(video: Path) -> dict[str, str]:
     if not sidecar.is_file():
         return {}
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
+        data = json.loads(read_text(sidecar, "sidecar"))
+    except ValueError as e:
         raise ValueError(f"sidecar {sidecar} is not valid JSON ({e}); fix or delete it") from e
     if not isinstance(data, dict):
         raise ValueError(f"sidecar {sidecar} must hold a JSON object, got {type(data).__name__}")

@@ -25,6 +25,7 @@ from offline.datasets.views import view_movements
 from offline.labels import STYLE_LABELS
 from offline.mocap.body import BANDAI, BodyMap, from_bvh
 from offline.mocap.bvh import DEFAULT_UNIT_M, BVHError, BVHNotFinite, read_bvh
+from pipeline.io import read_text
 
 # Style names of the Bandai-Namco data -> our label names. Other styles keep their own name.
 DEFAULT_STYLES = ("happy", "sad", "angry", "normal")
@@ -90,7 +91,7 @@ def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
         if not meta.is_file():
             raise FileNotFoundError(f"{bvh.name} has no label file {meta.name}")
         try:
-            labels = json.loads(meta.read_text(encoding="utf-8"))
+            labels = json.loads(read_text(meta, "label file"))
             content, style = (
                 contents[_index(labels, "content")],
                 style_names[_index(labels, "style")],
@@ -119,7 +120,7 @@ def label_names(path: Path) -> list[str]:
     """Label names from a cfg file, without the `dataset-1_` prefix."""
     if not path.is_file():
         raise FileNotFoundError(f"label file not found: {path}")
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in read_text(path, "label list").splitlines() if ln.strip()]
     return [ln.split("_", 1)[1] if "_" in ln else ln for ln in lines]
 
 

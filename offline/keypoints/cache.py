@@ -7,9 +7,13 @@ its name). Bump `KEYPOINTS_VERSION` when what is stored, or how it is computed, 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
+import os
+import stat
+import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from offline.keypoints.stream import ARRAYS, KeypointStream, StreamRequest
-from pipeline.io import atomic_path, user_cache_dir
+from pipeline.io import OutputError, atomic_path, user_cache_dir
 from pipeline.pose import PoseSettings
 
 log = logging.getLogger(__name__)
@@ -45,14 +49,48 @@ class KeypointCache:
     def path(self, key: str) -> Path:
         return self.directory / f"{key}.npz"
 
+    def check_writable(self) -> None:
+        """Make the folder if needed and check that it takes new files, before any pose
+        runs (a read-only cache, or one that is a file, would lose the extraction).
+
+        Raises:
+            OutputError: one line naming the folder, what is wrong and what to do.
+        """
+        folder = self.directory
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=f".{os.getpid()}.probe.", suffix=".tmp", dir=folder)
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            if isinstance(e, (FileExistsError, NotADirectoryError)):
+                reason = "it (or a folder above it) is a file, not a folder"
+            elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                reason = "the folder is read-only or not yours"
+            raise OutputError(
+                f"cannot write the keypoint cache {folder}: {reason}; give --cache-dir a "
+                "writable folder"
+            ) from None
+        os.close(fd)
+        os.unlink(probe)
+
     def load(self, key: str, *, discarded: list[str] | None = None) -> KeypointStream | None:
         """The cached stream for `key`, or None if absent or corrupt.
 
         A corrupt file is logged as a warning, deleted, and appended to `discarded`.
+
+        Raises:
+            OutputError: something that is not a file (a folder) holds the entry's name.
         """
         path = self.path(key)
-        if not path.is_file():
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:  # absent (or the cache folder is a file: `check_writable` says so)
             return None
+        if not stat.S_ISREG(mode):
+            raise OutputError(
+                f"keypoint cache entry {path} is a folder (or another non-file) where a cache "
+                "file belongs; remove it, or give --cache-dir another folder"
+            )
         try:
             return read_stream(path, key)
         except CacheError as e:

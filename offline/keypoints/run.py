@@ -133,6 +133,8 @@ def extract_streams(
         todo.append((pending_job, keys))
         units += [(len(todo) - 1, g) for g in segments]
 
+    if todo and cache is not None:  # before any pose runs: its results must be kept
+        cache.check_writable()
     count = _FrameCount(progress, sum(_chosen_frames(job) for job, _ in todo))
     ex = executor if executor is not None else cluster.current(n_jobs)
     # serial runs (in this process) count frame by frame; the others as each video ends

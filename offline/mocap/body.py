@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from offline.mocap.bvh import Motion
 from pipeline import skeleton as sk
+from pipeline.io import read_text
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -94,7 +95,7 @@ class BodyMap:
         if not path.is_file():
             raise FileNotFoundError(f"joint map not found: {path}")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(path, "joint map"))
         except json.JSONDecodeError as e:
             raise ValueError(f"joint map {path} is not valid JSON: {e}") from None
         known = {f.name for f in fields(cls)}

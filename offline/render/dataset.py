@@ -25,7 +25,7 @@ from offline.mocap.virtual_camera import VirtualCamera
 from offline.progress import Progress, no_progress
 from offline.render.body import Look
 from offline.render.clip import render_bvh
-from pipeline.io import user_cache_dir, write_text_atomic
+from pipeline.io import read_text, user_cache_dir, write_text_atomic
 
 RENDERER_VERSION: Final[str] = "posemotion-mannequin/1"
 # Camera yaws a labelled library is rendered at by default (front, three-quarters, side).
@@ -66,8 +66,8 @@ class RenderJob:
         if not (self.video.is_file() and self.sidecar_path.is_file()):
             return False
         try:
-            return bool(json.loads(self.sidecar_path.read_text(encoding="utf-8")) == self.sidecar)
-        except (OSError, json.JSONDecodeError):
+            return bool(json.loads(read_text(self.sidecar_path)) == self.sidecar)
+        except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON: render again
             return False
 
 

@@ -126,7 +126,9 @@ def check_trainable(table: WindowTable, key: str, rows: WindowTable | None = Non
         found = sorted({str(c) for c in np.unique(t.y)})
         if len(found) < 2:
             hint = (
-                "" if t is table else " after leaving out actions seen with one label only "
+                ""
+                if t is table
+                else " after leaving out actions seen with one label only "
                 "(--single-label-contents keeps them)"
             )
             raise ValueError(

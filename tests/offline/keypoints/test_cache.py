@@ -139,3 +139,24 @@ def test_cached_tracks_still_report_lost_frames(
     extract_streams(job, cache=cache, pose_model=fake_model)
     _, report = extract_streams(job, cache=cache, pose_model=fake_model)
     assert report.n_cached == 1 and report.frames_past_end == {"seg": [10, 11]}
+
+
+def test_a_folder_where_a_cache_file_belongs_is_refused_before_pose(
+    tmp_path, fake_pose, fake_model
+) -> None:
+    """Issue #11: a folder blocking a cache file's name lost the extraction at the end."""
+    from offline.keypoints.cache import KeypointCache, cache_key
+    from offline.keypoints.run import VideoJob, extract_streams
+    from offline.keypoints.stream import StreamRequest
+    from pipeline.io import OutputError, file_sha256
+    from pipeline.pose import PoseSettings
+    from tests.offline.keypoints.conftest import square_frames, write_video
+
+    video = write_video(tmp_path / "Happy.mp4", square_frames(3))
+    cache = KeypointCache(tmp_path / "cache")
+    request = StreamRequest("Happy")
+    key = cache_key(file_sha256(video), file_sha256(fake_model), PoseSettings(), request)
+    cache.path(key).mkdir(parents=True)
+    with pytest.raises(OutputError, match=r"keypoint cache entry .*\.npz is a folder .*remove it"):
+        extract_streams([VideoJob(video, (request,))], cache=cache, pose_model=fake_model)
+    assert fake_pose.detect_calls == 0
