@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +100,7 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
             screen = Screen()
             stack.callback(screen.close)
         # mediapipe logs straight to fd 2; keep it off the user's terminal for the run
-        stack.enter_context(quiet_stderr())
+        stack.enter_context(muted_native_stderr())
         stack.enter_context(single_threaded_numerics())
         pose = PoseEstimator.from_settings(
             model.pose, config.pose_model, mode="video", num_poses=config.max_people
@@ -152,6 +152,21 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
         )
     notify(summary_line(config, summary, getattr(source, "missing_at_end", 0)))
     return summary
+
+
+@contextlib.contextmanager
+def muted_native_stderr() -> Iterator[None]:
+    """`quiet_stderr` for the run, also when it fails: mediapipe's start-up lines (absl,
+    TensorFlow Lite) stay muted, so an error is the one line the CLI prints. (A failing
+    block would have `quiet_stderr` replay them; the error itself says what went wrong.)"""
+    error: BaseException | None = None
+    with quiet_stderr():
+        try:
+            yield
+        except BaseException as e:  # re-raised below, once fd 2 is back
+            error = e
+    if error is not None:
+        raise error
 
 
 def start_line(

@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.io import Closing
+from pipeline.io import Closing, OutputError, check_output_location, clean_stale_temporaries
 from pipeline.validate import check_positive
 from realtime.capture import Frame
 from realtime.tick import Tick
@@ -68,6 +68,7 @@ class VideoRecorder(Closing):
         self._tmp = self.path.with_name(
             f".{self.path.stem}.{os.getpid()}.partial{self.path.suffix}"
         )
+        clean_stale_temporaries([self.path.parent])  # ours, left by a run that was killed
         self._queue: queue.Queue[npt.NDArray[np.uint8] | None] = queue.Queue(maxsize=queue_size)
         self._writer: Any = None
         self._thread: threading.Thread | None = None
@@ -97,13 +98,27 @@ class VideoRecorder(Closing):
         if not writer.isOpened():
             writer.release()
             self._tmp.unlink(missing_ok=True)
-            raise RuntimeError(
-                f"cannot record to {self.path}: OpenCV could not open a {self.fourcc} writer; "
-                "try another extension (.mp4 or .avi)"
-            )
+            raise RuntimeError(self._why_not_opened(size_wh))
         self._writer, self.size_wh = writer, size_wh
         self._thread = threading.Thread(target=self._run, name="VideoRecorder", daemon=True)
         self._thread.start()
+
+    def _why_not_opened(self, size_wh: tuple[int, int]) -> str:
+        """What is wrong when OpenCV opens no writer: the path, the frame size, or the codec."""
+        try:
+            check_output_location("--record", self.path, create_folders=False)
+        except OutputError as e:
+            return str(e)
+        w, h = size_wh
+        if w < 2 or h < 2:
+            return (
+                f"cannot record to {self.path}: the frames are {w}x{h} pixels, too small for "
+                f"the {self.fourcc} encoder; record a larger source, or to .avi (MJPG)"
+            )
+        return (
+            f"cannot record to {self.path}: OpenCV could not open a {self.fourcc} writer for "
+            f"{w}x{h} frames at {self.fps:g} fps; try .avi (MJPG), which takes any size"
+        )
 
     def _put(self, item: npt.NDArray[np.uint8] | None) -> None:
         assert self._thread is not None

@@ -1,11 +1,12 @@
 """Hostile inputs to `python -m realtime` (issue #11): every one gives one line
 "error: ..." (or argparse's one error line), exit 2, no traceback, and nothing already
-written is changed. None of these runs the pose model."""
+written is changed. Only the item-10 cases run the pose model (in a child process)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,6 @@ def clip(make_video):
 def refused(capsys, tmp_path):
     """`refused(argv, pattern)`: exit 2, one line matching `pattern`, no traceback, and
     every file in tmp_path unchanged."""
-    import re
 
     def run(argv, pattern, *, argparse_error=False):
         before = {p: sha(p) for p in tmp_path.rglob("*") if p.is_file()}
@@ -238,3 +238,38 @@ def test_the_summary_counts_the_frames_a_video_cut_short_lacks(
         f"0 undecodable frames skipped, {100 - summary.frames} missing at the end of the file;"
         in lines[-1]
     )
+
+
+# --- item 10: errors after the pose model started are one line too -----------------------
+
+
+@pytest.mark.parametrize("case", ["busy --serve port", "1x1 frames to --record .mp4"])
+def test_an_error_after_pose_started_is_one_line(make_video, tiny_model_path, tmp_path, case):
+    """mediapipe's start-up lines (absl, TensorFlow Lite) used to be replayed on stderr
+    before the error when the run failed; only the error line is shown now."""
+    import socket
+    import subprocess
+    import sys
+
+    INPUTS_TRIED.append(case)
+    argv = ["--model", str(tiny_model_path), "--headless", "--no-realtime"]
+    with socket.socket() as busy:
+        if case.startswith("busy"):
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            argv += ["--video", str(make_video("clip.avi", 5)), "--serve",
+                     f"127.0.0.1:{busy.getsockname()[1]}"]  # fmt: skip
+            pattern = r"^error: .*cannot serve on 127\.0\.0\.1:\d+"
+        else:
+            argv += ["--video", str(make_video("dot.avi", 5, size_wh=(1, 1))), "--record",
+                     str(tmp_path / "out.mp4")]  # fmt: skip
+            pattern = r"^error: cannot record to .*out\.mp4: the frames are 1x1 pixels, too small"
+        result = subprocess.run(
+            [sys.executable, "-m", "realtime", *argv],
+            capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2],
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [ln for ln in result.stderr.splitlines() if not ln.startswith("model ")]
+    assert len(errors) == 1 and re.search(pattern, errors[0]), result.stderr
+    assert not list(tmp_path.glob("*.partial*")) and not (tmp_path / "out.mp4").exists()

@@ -125,3 +125,65 @@ def test_record_sink_fills_dropped_frames_with_the_previous_one():
     # 5 and 6 were dropped: the screen still showed frame 4 then
     assert written == [(3, 1), (4, 1), (4, 2), (7, 1), (8, 1)]
     assert sum(c for _, c in written) == 8 - 3 + 1
+
+
+# --- issue #11: say what is wrong (not "try another extension"); stale temporaries --------
+
+
+def test_frames_too_small_for_the_codec_say_so(tmp_path):
+    recorder = VideoRecorder(tmp_path / "out.mp4", fps=30)
+    with pytest.raises(RuntimeError) as e:
+        recorder.write(image(0, wh=(1, 1)))
+    assert "the frames are 1x1 pixels, too small for the mp4v encoder" in str(e.value)
+    assert "another extension" not in str(e.value)
+    recorder.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("problem", ["folder gone", "read-only"])
+def test_a_folder_that_cannot_take_the_recording_says_so(tmp_path, monkeypatch, problem):
+    import errno
+    import tempfile
+
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    recorder = VideoRecorder(folder / "out.avi", fps=30)
+    if problem == "folder gone":  # removed after the run started
+        folder.rmdir()
+        pattern = r"cannot write --record .*out\.avi: directory .*rec does not exist"
+    else:  # root ignores permission bits: the file system refuses instead
+
+        class Closed:
+            def __init__(self, *args):
+                pass
+
+            def isOpened(self):
+                return False
+
+            def release(self):
+                pass
+
+        def refuse(*args, **kwargs):
+            raise OSError(errno.EROFS, "Read-only file system")
+
+        monkeypatch.setattr(cv2, "VideoWriter", Closed)
+        Closed.fourcc = staticmethod(cv2.VideoWriter_fourcc)
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+        pattern = r"cannot write --record .*out\.avi: the folder is read-only or not yours"
+    with pytest.raises(RuntimeError, match=pattern) as e:
+        recorder.write(image(0))
+    assert "another extension" not in str(e.value)
+
+
+def test_stale_partial_recordings_of_ours_are_removed_on_the_next_run(tmp_path):
+    import os
+
+    gone = tmp_path / f".out.{2**22 + 3}.partial.avi"  # a writer pid that no longer runs
+    alive = tmp_path / f".other.{os.getppid()}.partial.mp4"  # a running writer's: kept
+    mine = tmp_path / ".notes.partial.txt"  # not our naming: never touched
+    for path in (gone, alive, mine):
+        path.write_bytes(b"half a video")
+    with VideoRecorder(tmp_path / "out.avi", fps=30) as recorder:
+        recorder.write(image(1))
+    assert not gone.exists() and alive.exists() and mine.exists()
+    assert (tmp_path / "out.avi").is_file()
