@@ -28,6 +28,8 @@ from offline.mocap.bvh import DEFAULT_UNIT_M
 from offline.mocap.virtual_camera import VirtualCamera
 from offline.render.clip import render_bvh
 from offline.render.dataset import DEFAULT_VIEWS, check_view, plan_dataset, render_jobs
+from pipeline.io import check_outputs, clean_stale_temporaries, error_line, prepare_outputs
+from pipeline.validate import number
 
 
 class _UsageError(Exception):
@@ -50,12 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video", nargs="?", type=Path, help="the .mp4 to write for that clip")
     p.add_argument(
         "--view",
-        type=float,
+        type=number(),
         default=0.0,
         help="camera yaw around the subject from their mean facing, degrees "
         "(0 front, 90 their left, -90 their right)",
     )
-    p.add_argument("--distance", type=float, default=3.0, help="camera distance from the hips, m")
+    p.add_argument(
+        "--distance", type=number(), default=3.0, help="camera distance from the hips, m"
+    )
     p.add_argument(
         "--dataset",
         type=Path,
@@ -65,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="dataset output folder (videos/<Label>/*.mp4)")
     p.add_argument(
         "--views",
-        type=float,
+        type=number(),
         nargs="+",
         default=list(DEFAULT_VIEWS),
         help="dataset camera yaws, degrees",
@@ -77,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(STYLE_LABELS),
         help="dataset styles to render",
     )
-    p.add_argument("--jobs", type=int, default=1, help="dataset clips rendered in parallel")
+    p.add_argument(
+        "--jobs", type=number(int, at_least=1), default=1, help="dataset clips rendered in parallel"
+    )
     p.add_argument(
         "--cluster",
         type=check_address,
@@ -87,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--max-frames",
-        type=int,
+        type=number(int, at_least=1),
         default=None,
         help="render only the first N frames of each clip (None: all)",
     )
@@ -99,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--unit-m",
-        type=float,
+        type=number(above=0),
         default=DEFAULT_UNIT_M,
         help="metres per BVH unit (0.01 for centimetres)",
     )
@@ -108,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry point; returns the exit code (2 on bad input, with one line on stderr)."""
+    """CLI entry point; returns the exit code (2 on bad input, with one line on stderr;
+    130 on Ctrl-C, with one line, after removing what was half-written)."""
     try:
         args = build_parser().parse_args(argv)
         return _run(args)
@@ -116,8 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e} (see python -m offline.render --help)", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError, RuntimeError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {error_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # videos are written under temporary names: none half-written
+        print(
+            "\ninterrupted: the videos finished so far are kept, none half-written; run the "
+            "same command again to render the rest",
+            file=sys.stderr,
+        )
+        return 130
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -135,6 +149,8 @@ def _run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"BVH file not found: {args.bvh}")
         if args.video.suffix.lower() != ".mp4":
             raise ValueError(f"output video must end in .mp4, got {args.video.name}")
+        inputs = {"BVH clip": args.bvh, "--joint-map": args.joint_map}
+        prepare_outputs(inputs, {"output video": args.video})  # before any rendering
         n = render_bvh(
             args.bvh,
             args.video,
@@ -149,9 +165,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.bvh is not None or args.out is None:
         raise _UsageError("--dataset takes --out DIR and no positional BVH/video")
     _check_dataset_folder(args.dataset)
+    inputs = {"--dataset": args.dataset, "--joint-map": args.joint_map}
+    prepare_outputs(inputs, {}, {"--out": args.out})
     jobs = plan_dataset(
         args.dataset, args.out, args.views, args.styles, camera=camera, max_frames=args.max_frames
     )
+    for job in jobs:  # an input inside --out (a clip, the joint map) is never written over
+        check_outputs(inputs, {"--out video": job.video, "--out sidecar": job.sidecar_path})
+    clean_stale_temporaries({job.video.parent for job in jobs})  # left by a killed run
     todo = [j for j in jobs if not j.is_done()]
     print(
         f"{len(jobs)} videos, {len(jobs) - len(todo)} already rendered, {len(todo)} to render "

@@ -28,7 +28,14 @@ def test_cli_renders_a_clip(tiny_bvh: Path, tmp_path: Path, capsys) -> None:
     ("args", "message"),
     [
         (["missing.bvh", "out.mp4"], r"^error: BVH file not found: missing\.bvh$"),
-        (["{bvh}", "out.mp4", "--view", "abc"], r"^error: argument --view: invalid float value"),
+        (["{bvh}", "out.mp4", "--view", "abc"], r"^error: argument --view: must be a number"),
+        (["{bvh}", "out.mp4", "--view", "nan"], r"^error: argument --view: must be a finite"),
+        (["{bvh}", "out.mp4", "--distance", "inf"], r"^error: argument --distance: must be a fin"),
+        (["{bvh}", "out.mp4", "--unit-m", "0"], r"^error: argument --unit-m: must be > 0, got 0"),
+        (["{bvh}", "out.mp4", "--max-frames", "0"], r"^error: argument --max-frames: must be >= 1"),
+        (["--dataset", "{tmp}", "--jobs", "-5"], r"^error: argument --jobs: must be >= 1, got -5"),
+        (["{bvh}", "{bvh}"], r"^error: output video must end in \.mp4"),
+        (["{bvh}", "{bvh}/clip.mp4"], r"^error: cannot write output video .*is a file, not a fo"),
         (["{bvh}", "out.mp4", "--view", "200"], r"^error: `view` must be in \[-180, 180\]"),
         (["{bvh}", "out.avi"], r"^error: output video must end in \.mp4, got out\.avi$"),
         (["{bvh}", "out.mp4", "--distance", "0"], r"^error: `distance_m` must be > 0 metres"),
@@ -142,3 +149,94 @@ def test_cli_skips_and_names_dataset_clips_with_nan(tmp_path: Path, capsys) -> N
         "in 3 of 3 frames (the first is frame 0))"
     )
     assert "done: 1 videos" in captured.out
+
+
+# --- issue #11: outputs checked against the inputs; Ctrl-C; leftovers of a killed run ------
+
+
+def test_cli_refuses_outputs_that_are_its_inputs(tiny_bvh: Path, tmp_path: Path, capsys) -> None:
+    data = tiny_dataset(tmp_path / "bandai")
+    link = tmp_path / "clip.mp4"
+    link.symlink_to(tiny_bvh)  # an .mp4 name that is the BVH clip itself
+    jm = tmp_path / "videos" / "Happy" / "d_walk_happy_001_view0.json"
+    jm.parent.mkdir(parents=True)
+    jm.write_text("{}")  # a joint map where a sidecar would be written
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    dataset = ["--dataset", str(data), "--out"]
+    cases = [
+        ([str(link), str(link)], r"output video .*clip\.mp4 is the same file as the input BVH"),
+        ([*dataset, str(data)], r"--out .* same file as the input --dataset"),
+        ([*dataset, str(tmp_path), "--views", "0", "--joint-map", str(jm)],
+         r"--out sidecar .*view0\.json is the same file as the input --joint-map"),
+    ]  # fmt: skip
+    for argv, pattern in cases:
+        assert main([*argv, "--no-progress"]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and re.search(pattern, lines[0]), lines
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing_half_written(
+    tiny_bvh: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from offline.render import raycast
+
+    frames = raycast.Renderer.frames
+
+    def interrupted(self, scene, indices):
+        for n, frame in enumerate(frames(self, scene, indices)):
+            if n == 2:
+                raise KeyboardInterrupt
+            yield frame
+
+    monkeypatch.setattr(raycast.Renderer, "frames", interrupted)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "tiny.mp4").write_bytes(b"an earlier render")
+    assert main([str(tiny_bvh), str(out / "tiny.mp4"), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().startswith("interrupted: ") and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == ["tiny.mp4"]
+    assert (out / "tiny.mp4").read_bytes() == b"an earlier render"
+
+
+def test_ctrl_c_in_a_real_run(tmp_path: Path) -> None:
+    """SIGINT while a clip renders (the signal lands wherever the renderer is)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.offline.render.conftest import write_tiny_bvh
+
+    clip = write_tiny_bvh(tmp_path / "long.bvh", n_frames=2000)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "offline.render", str(clip), str(out / "long.mp4"), "--no-progress"],
+        stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[3],
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".long.mp4.*.tmp.mp4")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # some frames in
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().startswith("interrupted: "), err
+    assert len(err.strip().splitlines()) == 1, err
+    assert list(out.iterdir()) == []
+
+
+def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+    data, out = tiny_dataset(tmp_path / "bandai"), tmp_path / "rendered"
+    folder = out / "videos" / "Happy"
+    folder.mkdir(parents=True)
+    stale = folder / f".d_walk_happy_001_view0.mp4.{2**22 + 3}.abc123.tmp.mp4"
+    stale.write_bytes(b"half a video")
+    argv = ["--dataset", str(data), "--out", str(out), "--views", "0", "--max-frames", "1"]
+    assert main([*argv, "--no-progress"]) == 0
+    assert not stale.exists()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "d_walk_happy_001_view0.json", "d_walk_happy_001_view0.mp4"
+    ]  # fmt: skip
