@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from offline.keypoints.stream import ARRAYS, KeypointStream, StreamRequest
-from pipeline.io import OutputError, atomic_path, user_cache_dir
+from pipeline.io import OutputError, atomic_path, clean_stale_temporaries, user_cache_dir
 from pipeline.pose import PoseSettings
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ class KeypointCache:
 
     def check_writable(self) -> None:
         """Make the folder if needed and check that it takes new files, before any pose
-        runs (a read-only cache, or one that is a file, would lose the extraction).
+        runs (a read-only cache, or one that is a file, would lose the extraction); then
+        remove the temporaries a killed run left there (`clean_stale_temporaries`).
 
         Raises:
             OutputError: one line naming the folder, what is wrong and what to do.
@@ -72,6 +73,7 @@ class KeypointCache:
             ) from None
         os.close(fd)
         os.unlink(probe)
+        clean_stale_temporaries([folder])
 
     def load(self, key: str, *, discarded: list[str] | None = None) -> KeypointStream | None:
         """The cached stream for `key`, or None if absent or corrupt.

@@ -28,7 +28,7 @@ from offline.mocap.bvh import DEFAULT_UNIT_M
 from offline.mocap.virtual_camera import VirtualCamera
 from offline.render.clip import render_bvh
 from offline.render.dataset import DEFAULT_VIEWS, check_view, plan_dataset, render_jobs
-from pipeline.io import check_outputs, clean_stale_temporaries, error_line, prepare_outputs
+from pipeline.io import check_outputs, error_line, prepare_outputs
 from pipeline.validate import number
 
 
@@ -172,7 +172,6 @@ def _run(args: argparse.Namespace) -> int:
     )
     for job in jobs:  # an input inside --out (a clip, the joint map) is never written over
         check_outputs(inputs, {"--out video": job.video, "--out sidecar": job.sidecar_path})
-    clean_stale_temporaries({job.video.parent for job in jobs})  # left by a killed run
     todo = [j for j in jobs if not j.is_done()]
     print(
         f"{len(jobs)} videos, {len(jobs) - len(todo)} already rendered, {len(todo)} to render "

@@ -25,7 +25,7 @@ from offline.mocap.virtual_camera import VirtualCamera
 from offline.progress import Progress, no_progress
 from offline.render.body import Look
 from offline.render.clip import render_bvh
-from pipeline.io import read_text, user_cache_dir, write_text_atomic
+from pipeline.io import clean_stale_temporaries, read_text, user_cache_dir, write_text_atomic
 
 RENDERER_VERSION: Final[str] = "posemotion-mannequin/1"
 # Camera yaws a labelled library is rendered at by default (front, three-quarters, side).
@@ -166,8 +166,9 @@ def render_jobs(
 
     A clip whose motion holds NaN or infinite values (`BVHNotFinite`) renders nothing: its
     video name goes into `skipped` (-> why) and the others go on; without `skipped` it
-    is an error.
+    is an error. Temporaries a killed run left in the jobs' folders are removed first.
     """
+    clean_stale_temporaries({j.video.parent for j in jobs})  # what a killed run left
     todo = [j for j in jobs if not j.is_done()]
     total = sum(j.n_frames for j in todo)
     if not todo:

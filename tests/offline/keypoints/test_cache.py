@@ -160,3 +160,20 @@ def test_a_folder_where_a_cache_file_belongs_is_refused_before_pose(
     with pytest.raises(OutputError, match=r"keypoint cache entry .*\.npz is a folder .*remove it"):
         extract_streams([VideoJob(video, (request,))], cache=cache, pose_model=fake_model)
     assert fake_pose.detect_calls == 0
+
+
+def test_temporaries_a_killed_run_left_are_removed_before_extracting(
+    tmp_path, fake_pose, fake_model
+) -> None:
+    from offline.keypoints.cache import KeypointCache
+    from offline.keypoints.run import VideoJob, extract_streams
+    from offline.keypoints.stream import StreamRequest
+    from tests.offline.keypoints.conftest import square_frames, write_video
+
+    cache = KeypointCache(tmp_path / "cache")
+    cache.directory.mkdir()
+    stale = cache.directory / f".{'0' * 64}.npz.{2**22 + 3}.k2j4.tmp"  # its writer is gone
+    stale.write_bytes(b"half a cache file")
+    video = write_video(tmp_path / "a.mp4", square_frames(3))
+    extract_streams([VideoJob(video, (StreamRequest("a"),))], cache=cache, pose_model=fake_model)
+    assert not stale.exists() and len(list(cache.directory.glob("*.npz"))) == 1
