@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
 from offline.cluster import check_address
-from offline.console import progress_bars
+from offline.console import our_lines_only, progress_bars
 from offline.datasets.registry import KINDS
 from offline.training import experiment, report
 from offline.training.classifiers import BALANCING, MODEL_FACTORIES
@@ -231,12 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["train", *argv]  # `python train.py [options]` trains
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     os.environ.setdefault("GLOG_minloglevel", "2")
     if getattr(args, "trust_pickle", False):
         print("warning: --trust-pickle: a pickle model may run code when loaded", file=sys.stderr)
     try:
-        return int(args.func(args))
+        with our_lines_only():  # warnings shown; mediapipe's lines muted: errors are one line
+            return int(args.func(args))
     except (ValueError, RuntimeError, OSError) as e:  # one line naming the path, never a traceback
         print(f"error: {error_line(e)}", file=sys.stderr)
         return 2

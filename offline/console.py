@@ -1,12 +1,40 @@
 """Terminal output for the command-line entry points only (`train.py`, `python -m
-offline.render`): tqdm progress bars behind the `offline.progress.Progress` callback.
-Library modules never import this."""
+offline.render`): tqdm progress bars behind the `offline.progress.Progress` callback, and
+a stderr that shows our lines only. Library modules never import this."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from offline.progress import Progress
+from pipeline.io import muted_native_stderr
+
+
+class _Stderr(logging.Handler):
+    """Log records as "LEVEL: message" on whatever `sys.stderr` is when they come."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"{record.levelname}: {record.getMessage()}\n")
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def our_lines_only() -> Iterator[None]:
+    """For an entry point's run: warnings (logging, level WARNING) on stderr, and what
+    native libraries (mediapipe) print on fd 2 muted, also when the run fails, so an error
+    is the one line the entry point prints (`pipeline.io.muted_native_stderr`)."""
+    root = logging.getLogger()
+    if not any(isinstance(h, _Stderr) for h in root.handlers):
+        root.addHandler(_Stderr())
+    root.setLevel(logging.WARNING)
+    with muted_native_stderr():
+        yield
 
 
 def progress_bars(enabled: bool = True) -> Progress:

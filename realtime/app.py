@@ -14,13 +14,14 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.io import POSE_MODEL_HINT, load_failed, muted_native_stderr
 from pipeline.models import EmotionModel, load_model
-from pipeline.pose import PoseEstimator, PoseSettings, check_pose_model, quiet_stderr
+from pipeline.pose import PoseEstimator, PoseSettings, check_pose_model, default_model_path
 from realtime import demo
 from realtime.analyzer import Analyzer
 from realtime.capture import SourceInfo, open_source, quiet_opencv
@@ -102,9 +103,13 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
         # mediapipe logs straight to fd 2; keep it off the user's terminal for the run
         stack.enter_context(muted_native_stderr())
         stack.enter_context(single_threaded_numerics())
-        pose = PoseEstimator.from_settings(
-            model.pose, config.pose_model, mode="video", num_poses=config.max_people
-        )
+        try:
+            pose = PoseEstimator.from_settings(
+                model.pose, config.pose_model, mode="video", num_poses=config.max_people
+            )
+        except (RuntimeError, ValueError) as e:  # mediapipe's own words name no file
+            path = config.pose_model or default_model_path()
+            raise load_failed("the pose model", path, e, POSE_MODEL_HINT) from None
         stack.callback(pose.close)
         analyzer = Analyzer(
             model,
@@ -152,21 +157,6 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
         )
     notify(summary_line(config, summary, getattr(source, "missing_at_end", 0)))
     return summary
-
-
-@contextlib.contextmanager
-def muted_native_stderr() -> Iterator[None]:
-    """`quiet_stderr` for the run, also when it fails: mediapipe's start-up lines (absl,
-    TensorFlow Lite) stay muted, so an error is the one line the CLI prints. (A failing
-    block would have `quiet_stderr` replay them; the error itself says what went wrong.)"""
-    error: BaseException | None = None
-    with quiet_stderr():
-        try:
-            yield
-        except BaseException as e:  # re-raised below, once fd 2 is back
-            error = e
-    if error is not None:
-        raise error
 
 
 def start_line(

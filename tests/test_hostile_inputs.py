@@ -260,3 +260,29 @@ def test_a_full_disk_names_the_file_being_written(tmp_path, monkeypatch) -> None
     monkeypatch.undo()
     assert target.read_text() == "the previous report"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+
+
+# --- item 10: mediapipe's errors name the file, and its own lines stay muted ------------
+
+
+def test_a_pose_bundle_mediapipe_cannot_load_is_one_line_naming_it(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_train_cli import fake_pose_bundle
+
+    data = _video_folders(tmp_path / "videos")
+    bundle = fake_pose_bundle(tmp_path / "junk.task")
+    INPUTS_TRIED.append("--pose-model a zip of junk with the bundle's member names")
+    result = subprocess.run(
+        [sys.executable, "train.py", "train", "--data", str(data), "--pose-model", str(bundle),
+         "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "m.skops"),
+         "--no-progress"],
+        capture_output=True, text=True, timeout=300, cwd=Path(train.__file__).parent,
+    )  # fmt: skip
+    one_line(
+        result.returncode,
+        result.stderr,
+        r"^error: cannot load the pose model .*junk\.task: .+; give --pose-model an official",
+    )
+    assert not (tmp_path / "m.skops").exists()

@@ -243,7 +243,9 @@ def test_the_summary_counts_the_frames_a_video_cut_short_lacks(
 # --- item 10: errors after the pose model started are one line too -----------------------
 
 
-@pytest.mark.parametrize("case", ["busy --serve port", "1x1 frames to --record .mp4"])
+@pytest.mark.parametrize(
+    "case", ["busy --serve port", "1x1 frames to --record .mp4", "a pose bundle of junk"]
+)
 def test_an_error_after_pose_started_is_one_line(make_video, tiny_model_path, tmp_path, case):
     """mediapipe's start-up lines (absl, TensorFlow Lite) used to be replayed on stderr
     before the error when the run failed; only the error line is shown now."""
@@ -260,6 +262,12 @@ def test_an_error_after_pose_started_is_one_line(make_video, tiny_model_path, tm
             argv += ["--video", str(make_video("clip.avi", 5)), "--serve",
                      f"127.0.0.1:{busy.getsockname()[1]}"]  # fmt: skip
             pattern = r"^error: .*cannot serve on 127\.0\.0\.1:\d+"
+        elif case.startswith("a pose"):
+            from tests.test_train_cli import fake_pose_bundle
+
+            bundle = fake_pose_bundle(tmp_path / "junk.task")
+            argv += ["--video", str(make_video("clip.avi", 5)), "--pose-model", str(bundle)]
+            pattern = r"^error: cannot load the pose model .*junk\.task: .*; give --pose-model"
         else:
             argv += ["--video", str(make_video("dot.avi", 5, size_wh=(1, 1))), "--record",
                      str(tmp_path / "out.mp4")]  # fmt: skip
