@@ -75,7 +75,7 @@ class PoseFrame:
 
     def joints(self) -> tuple[FloatArr, FloatArr, FloatArr]:
         """The shared joint set: world (J, 3) m y-up, image (J, 2) heights y-up, visibility (J,)."""
-        vis = np.nan_to_num(self.visibility, nan=0.0)
+        vis = np.where(np.isnan(self.visibility), np.float32(0.0), self.visibility)
         return skeleton.from_mediapipe(self.world, self.image, vis, self.image_wh)
 
 
