@@ -5,9 +5,9 @@
 Each benchmark runs as its own process (`python -m benchmarks.<name> ... --out
 <out-dir>/<name>.json`, its output kept in <out-dir>/<name>.log), one after the other:
 pipeline_speed, feature_speed, extraction_speed, frame_budget at 640x480 and at
-1280x720, cluster_speed, retrain_time and soak. Then `results.json` (every benchmark's JSON, the
-machine, the commands) and `results.md` (a table: figure, median, spread, target,
-pass/fail; then the machine) are written to the output folder.
+1280x720, multi_person, cluster_speed, retrain_time and soak. Then `results.json` (every
+benchmark's JSON, the machine, the commands) and `results.md` (a table: figure, median,
+spread, target, pass/fail; then the machine) are written to the output folder.
 
 A benchmark that cannot run (no shipped model yet, no shared data, ...) is listed with
 its one-line error and the others still run; the exit code is then 1. Targets missed do
@@ -71,6 +71,13 @@ BENCHES: tuple[Bench, ...] = (
         "live loop, 1280x720",
         ("--size", "1280x720"),
         ("--duration", "10"),
+        takes_model=True,
+    ),
+    Bench(
+        "multi_person",
+        "multi_person",
+        "several people (composed clip)",
+        quick_args=("--seconds", "4", "--rounds", "1"),
         takes_model=True,
     ),
     Bench("cluster_speed", "cluster_speed", "extraction on a cluster", quick_args=("--quick",)),
@@ -175,6 +182,47 @@ def rows_frame_budget(r: dict[str, Any]) -> list[Row]:
     ]
 
 
+def rows_multi_person(r: dict[str, Any]) -> list[Row]:
+    name = f"several people ({r['input']['size']}, composed)"
+    goal = r["goal"]["per_extra_person_ms_max"]
+    out: list[Row] = []
+    for n, e in r["per_extra_person_ms"].items():
+        s = r["non_pose"][n]
+        out.append(
+            (
+                name,
+                f"non-pose work per extra person, N={n} ({s['people_in_view']:.2f} in view), CPU",
+                "not measured" if e is None else f"{e['cpu_ms']['median']:.3f} ms",
+                ""
+                if e is None
+                else f"wall {e['wall_ms']['median']:.3f} ms; " + spread_range(e["cpu_ms"], 3, "ms"),
+                f"<= {goal:g} ms" if int(n) <= 4 else "",
+                verdict(e is not None and e["cpu_ms"]["median"] <= goal) if int(n) <= 4 else "",
+            )
+        )
+    for n, copies in r["id_switches"].items():
+        total = sum(c["switches"] for c in copies)
+        missed = ", ".join(str(c["missed"]) for c in copies)
+        out.append((name, f"id switches, N={n}", str(total), f"frames missed per copy: {missed}",
+                    "", ""))  # fmt: skip
+    for n, copies in r["agreement"].items():
+        out.append(
+            (
+                name,
+                f"label agreement with each copy alone, N={n} (state / before novelty / argmax)",
+                " ; ".join(
+                    f"{a['state']:.2f}/{a['decided']:.2f}/"
+                    + ("-" if a["argmax"] is None else f"{a['argmax']:.2f}")
+                    for a in copies
+                ),
+                f"{r['input']['frames']} frames per copy",
+                "",
+                "",
+            )
+        )
+    return out
+
+
 def rows_retrain_time(r: dict[str, Any]) -> list[Row]:
     out: list[Row] = []
     for case, c in r["cases"].items():
@@ -237,6 +285,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "pipeline_speed": rows_pipeline_speed,
     "feature_speed": rows_feature_speed,
     "extraction_speed": extraction_speed.rows,
+    "multi_person": rows_multi_person,
     "cluster_speed": cluster_speed.rows,
     "frame_budget_640x480": rows_frame_budget,
     "frame_budget_1280x720": rows_frame_budget,
