@@ -111,6 +111,12 @@ class JsonlTail:
         return self.lines
 
 
+def jsonl_being_written(jsonl: Path, pid: int) -> Path:
+    """Where the app with process id `pid` writes `jsonl` while it runs
+    (`realtime.sinks.jsonl.JsonlWriter`: renamed to `jsonl` when finalised)."""
+    return jsonl.with_name(f".{jsonl.name}.{pid}.partial")
+
+
 def app_command(args: argparse.Namespace, jsonl: Path) -> list[str]:
     cmd = [sys.executable, "-m", "realtime"]
     cmd += ["--video", str(args.video), "--loop"] if args.video else ["--demo"]
@@ -124,11 +130,12 @@ def watch(
     cmd: list[str], jsonl: Path, log: Path, interval_s: float, timeout_s: float
 ) -> tuple[list[Sample], int, float]:
     """Run `cmd`, sampling it until it exits; (samples, exit code, wall seconds)."""
-    tail = JsonlTail(jsonl)
     samples: list[Sample] = []
     with open(log, "wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
+        # the app writes its JSONL under a temporary name until it finishes
+        tail = JsonlTail(jsonl_being_written(jsonl, proc.pid))
         try:
             while proc.poll() is None:
                 elapsed = time.perf_counter() - start

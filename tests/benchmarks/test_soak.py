@@ -115,3 +115,17 @@ def test_main_rejects_too_few_frames(capsys: pytest.CaptureFixture[str]) -> None
     assert soak.main(["--frames", "100"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: need --frames >= 1500")
+
+
+def test_the_tail_follows_the_file_the_app_writes_while_it_runs(tmp_path: Path) -> None:
+    """The app writes its JSONL under a temporary name until it finishes: the soak must
+    count lines there, or it sees no frames at all while the app runs."""
+    from realtime.sinks.jsonl import JsonlWriter
+
+    target = tmp_path / "ticks.jsonl"
+    with JsonlWriter(target) as writer:
+        writer.write({"frame": 0})
+        writer.write({"frame": 1})
+        tail = soak.JsonlTail(soak.jsonl_being_written(target, os.getpid()))
+        assert tail.update() == 2
+    assert target.read_text().count("\n") == 2
