@@ -329,6 +329,19 @@ def clip_or_demo(video: Path | None) -> tuple[Path, str]:
     return fetch_demo_clip(notify=lambda m: print(m, file=sys.stderr)), CREDIT
 
 
+def letterbox(image: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
+    """`image` scaled to fit inside `size_wh` (same aspect), centred on black."""
+    from pipeline.video import resize_to
+
+    w, h = size_wh
+    scale = min(w / image.shape[1], h / image.shape[0])
+    small = resize_to(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)))
+    canvas = np.zeros((h, w, 3), np.uint8)
+    y, x = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+    canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
+    return canvas
+
+
 def looped_frames(clip: Path, total: int) -> Iterator[np.ndarray]:
     """`clip`'s (H, W, 3) uint8 BGR frames played on repeat, `total` of them.
 

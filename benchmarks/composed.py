@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import letterbox
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -58,7 +60,7 @@ class Footage:
         from pipeline.video import VideoInfo, iter_frames
 
         self.fps = VideoInfo.from_path(clip).fps
-        self.frames = [_fit(_crop(f.image, crop), cell_wh) for f in iter_frames(clip)]
+        self.frames = [letterbox(_crop(f.image, crop), cell_wh) for f in iter_frames(clip)]
 
     def at(self, t_s: float) -> np.ndarray:
         n = len(self.frames)
@@ -71,18 +73,6 @@ def _crop(image: np.ndarray, crop: Sequence[float]) -> np.ndarray:
     h, w = image.shape[:2]
     x0, y0, x1, y1 = (round(c * s) for c, s in zip(crop, (w, h, w, h), strict=True))
     return image[y0:y1, x0:x1]
-
-
-def _fit(image: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
-    from pipeline.video import resize_to
-
-    w, h = size_wh
-    scale = min(w / image.shape[1], h / image.shape[0])
-    small = resize_to(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)))
-    canvas = np.zeros((h, w, 3), np.uint8)
-    y, x = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-    canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
-    return canvas
 
 
 def compose(footage: Footage, layout: Layout, t_s: float, only: int | None = None) -> np.ndarray:

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import benchmark_parser, clip_or_demo, run_benchmark, summarise
+from benchmarks.common import benchmark_parser, clip_or_demo, letterbox, run_benchmark, summarise
 from benchmarks.frame_stages import DETAIL, replay
 
 # the realtime issue's budget, for 640x480 input at 30 fps
@@ -74,19 +74,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if w < 64 or h < 64:
         raise argparse.ArgumentTypeError(f"size must be at least 64x64, got {text!r}")
     return w, h
-
-
-def letterbox(image: np.ndarray, size_wh: tuple[int, int]) -> np.ndarray:
-    """`image` scaled to fit inside `size_wh` (same aspect), centred on black."""
-    from pipeline.video import resize_to
-
-    w, h = size_wh
-    scale = min(w / image.shape[1], h / image.shape[0])
-    small = resize_to(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)))
-    canvas = np.zeros((h, w, 3), np.uint8)
-    y, x = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-    canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
-    return canvas
 
 
 def letterboxed_frames(source: Path, size_wh: tuple[int, int], fps: float) -> Iterator[np.ndarray]:
