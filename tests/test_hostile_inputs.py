@@ -147,6 +147,27 @@ def test_training_data_skips_and_reports_clips_with_nan_or_inf(tmp_path) -> None
     assert f"{every.name} (NaN or infinite values in 75 of 75 frames" in skipped[0]
 
 
+def test_auxiliary_clips_with_nan_are_reported_too(tmp_path) -> None:
+    """Clips only the content projection sees are skipped and named like training clips."""
+    from offline.training.recipe import Recipe, auxiliary_table
+    from tests.offline.datasets.test_mocap import write_mocap_folder
+
+    root = write_mocap_folder(tmp_path / "m", [("walk", "sad"), ("bow", "happy")])
+    aux = write_mocap_folder(
+        tmp_path / "aux", [("walk", "proud"), ("bow", "tired")], styles=("proud", "tired")
+    )
+    bad = poison(aux / "data" / "dataset-1_bow_tired_001.bvh")
+    INPUTS_TRIED.append("auxiliary BVH with a NaN frame")
+    told: list[str] = []
+    table = auxiliary_table(
+        Recipe(data=(str(root),), auxiliary=(str(aux),)), ("Happy", "Sad"), told.append
+    )
+    assert table is not None and len(table)
+    assert {c.split("@")[0] for c in table.group("clip")} == {"dataset-1_walk_proud_001"}
+    assert any("content projection only" in line for line in told)
+    assert any(f"{bad.name} (NaN or infinite values in 1 of" in line for line in told), told
+
+
 def test_training_data_with_every_clip_nan_is_one_line(capsys, tmp_path) -> None:
     from tests.offline.datasets.test_mocap import write_mocap_folder
 

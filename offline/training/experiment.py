@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -85,14 +86,16 @@ def fit_inputs(
     recipe: Recipe,
     labels: tuple[str, ...],
     group: str,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[WindowTable, WindowTable | None, WindowTable | None]:
     """What a model is fitted on: the training rows, their mirrored twins, and the windows
-    only the content projection sees (`recipe.auxiliary_table`). Refuses data with fewer
-    than two classes or a class in one `group` only (`check_trainable`), before any fit."""
+    only the content projection sees (`recipe.auxiliary_table`; clips it leaves out are
+    told to `notify`). Refuses data with fewer than two classes or a class in one `group`
+    only (`check_trainable`), before any fit."""
     rows = training_rows(table, recipe)
     check_trainable(table, group, rows)
     twins = training_rows(mirrored, recipe) if mirrored is not None else None
-    return rows, twins, auxiliary_table(recipe, labels)
+    return rows, twins, auxiliary_table(recipe, labels, notify)
 
 
 def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
@@ -111,7 +114,9 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
         f"({len(np.unique(table.group(data.group)))} folds)"
     )
     results: dict[str, Any] = {"recipe": recipe.to_dict(), "group": data.group}
-    fit_rows, fit_mirrored, aux = fit_inputs(table, mirrored, recipe, labels, data.group)
+    fit_rows, fit_mirrored, aux = fit_inputs(
+        table, mirrored, recipe, labels, data.group, res.notify
+    )
     test_tables: list[WindowTable] = []
     if test_paths:
         test = read_all(test_paths, recipe, res, memo=memo)

@@ -283,11 +283,14 @@ def with_renders(
     return tuple(train), tuple(test)
 
 
-def auxiliary_table(recipe: Recipe, labels: tuple[str, ...]) -> WindowTable | None:
+def auxiliary_table(
+    recipe: Recipe, labels: tuple[str, ...], notify: Callable[[str], None] | None = None
+) -> WindowTable | None:
     """Windows of the auxiliary motion capture (every style) and of the training datasets'
     styles that are not among `labels`, for the content projection; None if there are none.
 
-    Read as skeletons from the recipe's mocap views (no jitter: nothing here is a label)."""
+    Read as skeletons from the recipe's mocap views (no jitter: nothing here is a label).
+    Clips left out (NaN or infinite motion) are told to `notify`, by dataset and name."""
     sources = [(p, True) for p in recipe.auxiliary_datasets()]
     if recipe.other_styles and recipe.train.projection:
         sources += [(p, False) for p in recipe.datasets() if _is_mocap(p, recipe.kind)]
@@ -296,7 +299,12 @@ def auxiliary_table(recipe: Recipe, labels: tuple[str, ...]) -> WindowTable | No
     options = recipe.mocap_options(styles=None, image_jitter=0.0, world_jitter_m=0.0)
     movements = []
     for path, everything in sources:
-        for m in read_dataset(path, "mocap", ReadOptions(mocap=options))[0]:
+        found, _, left_out = read_dataset(path, "mocap", ReadOptions(mocap=options))
+        if left_out is not None and notify is not None:
+            notify(f"{os.path.relpath(path)} (content projection only):")
+            for line in left_out.lines():
+                notify(f"  {line}")
+        for m in found:
             if everything or m.label not in labels:
                 movements.append(replace(m, groups=with_family(m.groups)))
     if not movements:
