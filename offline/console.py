@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from offline.progress import Progress
-from pipeline.io import muted_native_stderr
+from pipeline.pose import quiet_stderr
 
 
 class _Stderr(logging.Handler):
@@ -28,12 +28,12 @@ class _Stderr(logging.Handler):
 def our_lines_only() -> Iterator[None]:
     """For an entry point's run: warnings (logging, level WARNING) on stderr, and what
     native libraries (mediapipe) print on fd 2 muted, also when the run fails, so an error
-    is the one line the entry point prints (`pipeline.io.muted_native_stderr`)."""
+    is the one line the entry point prints (`pipeline.pose.quiet_stderr(replay=False)`)."""
     root = logging.getLogger()
     if not any(isinstance(h, _Stderr) for h in root.handlers):
         root.addHandler(_Stderr())
     root.setLevel(logging.WARNING)
-    with muted_native_stderr():
+    with quiet_stderr(replay=False):
         yield
 
 

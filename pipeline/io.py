@@ -268,24 +268,6 @@ def prepare_outputs(
     clean_stale_temporaries(resolved(p).parent for _, p in given)
 
 
-@contextlib.contextmanager
-def muted_native_stderr() -> Iterator[None]:
-    """`pipeline.pose.quiet_stderr` for an entry point's whole run, also when it fails:
-    mediapipe's lines (absl, TensorFlow Lite) stay muted, so an error is the one line the
-    CLI prints (`quiet_stderr` alone replays them when its block raises; the error
-    itself says what went wrong). Python's own `sys.stderr` keeps writing to the terminal."""
-    from pipeline.pose import quiet_stderr
-
-    error: BaseException | None = None
-    with quiet_stderr():
-        try:
-            yield
-        except BaseException as e:  # re-raised below, once fd 2 is back
-            error = e
-    if error is not None:
-        raise error
-
-
 def error_line(e: BaseException) -> str:
     """An error as one line: its message, an OSError as "reason: file; what to do"."""
     text = str(e).strip() or type(e).__name__
@@ -293,18 +275,6 @@ def error_line(e: BaseException) -> str:
         where = f": {e.filename}" if e.filename is not None else ""
         text = f"{e.strerror}{where}; check that path (space, permissions) and run again"
     return " ".join(text.split())
-
-
-POSE_MODEL_HINT: Final = (
-    "give --pose-model an official pose_landmarker_*.task bundle, or leave it out to use "
-    "the built-in one"
-)
-
-
-def load_failed(what: str, path: str | Path, e: BaseException, hint: str) -> RuntimeError:
-    """An error from a library that names no file (mediapipe's "The model is not a valid
-    Flatbuffer buffer") as one line naming `what` and `path`, with what to do."""
-    return RuntimeError(f"cannot load {what} {path}: {error_line(e)}; {hint}")
 
 
 class Closing:

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
-from pipeline.io import Closing, atomic_path, user_cache_dir
+from pipeline.io import Closing, atomic_path, error_line, user_cache_dir
 from pipeline.types import FloatArr
 from pipeline.validate import check_array, check_fraction
 from pipeline.video import POSE_MAX_SIDE, check_max_side
@@ -237,7 +237,14 @@ class PoseEstimator(Closing):
             min_pose_presence_confidence=min_presence_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
-        self._landmarker: Any = vision.PoseLandmarker.create_from_options(options)
+        try:
+            self._landmarker: Any = vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as e:  # mediapipe's own words name no file
+            raise RuntimeError(
+                f"cannot load the pose model {self.model_path}: {error_line(e)}; give "
+                "--pose-model an official pose_landmarker_*.task bundle, or leave it out "
+                "to use the built-in one"
+            ) from None
         self._last_ms = -1
 
     @classmethod
@@ -386,13 +393,15 @@ def _box_area(frame: PoseFrame) -> float:
 
 
 @contextlib.contextmanager
-def quiet_stderr() -> Iterator[None]:
+def quiet_stderr(replay: bool = True) -> Iterator[None]:
     """Mute what native libraries write straight to the process's stderr, in the block.
 
     mediapipe's C++ side prints start-up and log lines (absl/glog, TensorFlow Lite) on file
     descriptor 2. In the block, fd 2 goes to a temporary file, while Python's `sys.stderr`
-    (messages, warnings, tracebacks) keeps writing to the real stderr. If the block raises,
-    the muted output is written out after all, in case it explains the error.
+    (messages, warnings, tracebacks) keeps writing to the real stderr. If the block raises
+    and `replay` is true, the muted output is written out after all, in case it explains
+    the error; entry points pass False, so their error is the one line they print (the
+    error itself says what went wrong).
     """
     sys.stderr.flush()
     try:
@@ -430,7 +439,7 @@ def quiet_stderr() -> Iterator[None]:
                 real.close()
             os.dup2(saved, 2)
             os.close(saved)
-            if failed:
+            if failed and replay:
                 muted.seek(0)
                 python_stderr.write(muted.read().decode(errors="replace"))
                 python_stderr.flush()

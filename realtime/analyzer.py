@@ -158,11 +158,13 @@ class Analyzer:
         for st in cut:
             st.features()
         fresh = [
-            st for st in states if st not in ready and st not in cut and st.due(t_s) and st.cut(t_s)
+            st
+            for st in states
+            if st not in ready
+            and st not in cut
+            and st.due(t_s)
+            and (st.prepare(t_s) if every_frame else st.cut(t_s))
         ]
-        if every_frame:
-            for st in fresh:
-                st.features()
         t6 = clock()
         if fresh and every_frame:
             probas = self._classify(fresh)

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.io import POSE_MODEL_HINT, load_failed, muted_native_stderr
 from pipeline.models import EmotionModel, load_model
-from pipeline.pose import PoseEstimator, PoseSettings, check_pose_model, default_model_path
+from pipeline.pose import PoseEstimator, PoseSettings, check_pose_model, quiet_stderr
 from realtime import demo
 from realtime.analyzer import Analyzer
 from realtime.capture import SourceInfo, open_source, quiet_opencv
@@ -101,15 +100,11 @@ def run(config: RealtimeConfig, *, notify: Notify = log.info) -> RunSummary:
             screen = Screen()
             stack.callback(screen.close)
         # mediapipe logs straight to fd 2; keep it off the user's terminal for the run
-        stack.enter_context(muted_native_stderr())
+        stack.enter_context(quiet_stderr(replay=False))  # an error stays one line
         stack.enter_context(single_threaded_numerics())
-        try:
-            pose = PoseEstimator.from_settings(
-                model.pose, config.pose_model, mode="video", num_poses=config.max_people
-            )
-        except (RuntimeError, ValueError) as e:  # mediapipe's own words name no file
-            path = config.pose_model or default_model_path()
-            raise load_failed("the pose model", path, e, POSE_MODEL_HINT) from None
+        pose = PoseEstimator.from_settings(
+            model.pose, config.pose_model, mode="video", num_poses=config.max_people
+        )
         stack.callback(pose.close)
         analyzer = Analyzer(
             model,

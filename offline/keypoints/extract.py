@@ -18,7 +18,6 @@ import numpy.typing as npt
 from offline.keypoints.decode import OpenVideo
 from offline.keypoints.stream import KeypointStream, StreamRequest
 from pipeline import skeleton
-from pipeline.io import POSE_MODEL_HINT, load_failed
 from pipeline.pose import PersonTrack, PoseEstimator, PoseFrame, PoseSettings
 from pipeline.types import FloatArr
 from pipeline.video import VideoInfo, fit_size, resize_to
@@ -72,17 +71,14 @@ class _StreamRun:
     def follow(self, model_path: str | Path, settings: PoseSettings) -> PersonTrack:
         """The request's person tracker, its VIDEO-mode estimator created on first use."""
         if self.person is None:
-            try:
-                self.estimator = PoseEstimator(
-                    model_path,
-                    mode="video",
-                    num_poses=settings.num_poses,
-                    min_detection_confidence=settings.min_detection_confidence,
-                    min_presence_confidence=settings.min_presence_confidence,
-                    min_tracking_confidence=settings.min_tracking_confidence,
-                )
-            except (RuntimeError, ValueError) as e:  # mediapipe's own words name no file
-                raise load_failed("the pose model", model_path, e, POSE_MODEL_HINT) from None
+            self.estimator = PoseEstimator(
+                model_path,
+                mode="video",
+                num_poses=settings.num_poses,
+                min_detection_confidence=settings.min_detection_confidence,
+                min_presence_confidence=settings.min_presence_confidence,
+                min_tracking_confidence=settings.min_tracking_confidence,
+            )
             self.person = PersonTrack(self.estimator)
         return self.person
 
