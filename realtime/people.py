@@ -93,8 +93,8 @@ class PersonState:
             raise ValueError(f"`period_s` must be >= 0 seconds, got {self.period_s}")
         self.since: float | None = None  # source time the person appeared
         self.last_seen: float | None = None
-        self.decision = Decision(NO_PERSON)
-        self.decided = self.decision  # the decider's, before the novelty check (`finish`)
+        self.decided = Decision(NO_PERSON)  # the decider's, before the novelty check
+        self.unfamiliar = False  # the last window was unlike all training windows
         self.probabilities: ProbArr | None = None
         self.has_window = False
         self.cut_window: tuple[Window, float] | None = None  # cut, features not yet
@@ -116,8 +116,7 @@ class PersonState:
         self.last_seen = t_s
         if self.since is None:
             self.since = t_s
-            self.decision = Decision(COLLECTING)
-            self.decided = self.decision
+            self.decided, self.unfamiliar = Decision(COLLECTING), False
 
     def due(self, t_s: float) -> bool:
         """Whether to cut a new window on this frame (in view, nothing in progress, and the
@@ -142,8 +141,7 @@ class PersonState:
             self.has_window = False
             self.smoother.reset()
             self.decider.reset()
-            self.decision, self.probabilities = Decision(COLLECTING), None
-            self.decided = self.decision
+            self.decided, self.unfamiliar, self.probabilities = Decision(COLLECTING), False, None
             return False
         self.cut_window = (window, t_s)
         return True
@@ -171,11 +169,14 @@ class PersonState:
         self.pending = None
         self.has_window = True
         self.probabilities = self.smoother.update(proba, t_s)
-        decision = self.decided = self.decider.update(self.probabilities)
+        self.decided = self.decider.update(self.probabilities)
         unfamiliar = self.model.unfamiliar(vector)
-        self.decision = (
-            Decision(UNCERTAIN) if unfamiliar is not None and unfamiliar[0] else decision
-        )
+        self.unfamiliar = unfamiliar is not None and bool(unfamiliar[0])
+
+    @property
+    def decision(self) -> Decision:
+        """What is shown: the decider's decision, or "uncertain" for an unfamiliar window."""
+        return Decision(UNCERTAIN) if self.unfamiliar else self.decided
 
     def progress(self, t_s: float) -> float:
         """Fraction of a window collected since the person appeared, [0, 1]."""
@@ -194,8 +195,7 @@ class PersonState:
         self.has_window = False
         self.smoother.reset()
         self.decider.reset()
-        self.decision, self.probabilities = Decision(NO_PERSON), None
-        self.decided = self.decision
+        self.decided, self.unfamiliar, self.probabilities = Decision(NO_PERSON), False, None
         self._window_t = -math.inf
 
 
