@@ -153,8 +153,9 @@ def card_path(model_path: str | Path) -> Path:
 
 
 # Types a model file may hold besides what skops trusts by itself (builtins, numpy arrays):
-# checked by their full name before anything is loaded. Classes defined in `pipeline.models`
-# (custom transformers) are trusted by their module, see `_allowed`.
+# checked by their exact full name before anything is loaded. Never a module prefix: skops
+# resolves a name as an attribute of its module and may call it with arguments from the
+# file, so a trusted module would let a file call every function imported there.
 TRUSTED_TYPES: Final[frozenset[str]] = frozenset({
     "imblearn.pipeline.Pipeline",
     "imblearn.over_sampling._smote.base.SMOTE",
@@ -186,16 +187,14 @@ TRUSTED_TYPES: Final[frozenset[str]] = frozenset({
     "numpy.int32",
     "numpy.int64",
     "numpy.str_",
+    "pipeline.projection.ContentProjection",  # the project's own estimator
 })  # fmt: skip
-# the project's own estimator classes (the content projection among them)
-TRUSTED_MODULES: Final[tuple[str, ...]] = ("pipeline.models", "pipeline.projection")
 _ZIP_MAGIC: Final[bytes] = b"PK\x03\x04"  # a skops file is a zip archive
 
 
 def _allowed(type_name: str) -> bool:
-    """Whether a type named in a model file may be loaded (see `TRUSTED_TYPES`)."""
-    module = type_name.rpartition(".")[0]
-    return type_name in TRUSTED_TYPES or module in TRUSTED_MODULES
+    """Whether a type named in a model file may be loaded: exactly one of `TRUSTED_TYPES`."""
+    return type_name in TRUSTED_TYPES
 
 
 def _plain(value: Any) -> Any:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
+import io
 import json
 import os
 import pickle
+import zipfile
 from pathlib import Path
 
 import joblib
@@ -331,12 +334,95 @@ def test_untrusted_types_are_refused_before_loading(tmp_path) -> None:
         load_model(path)
 
 
-def test_classes_of_pipeline_models_are_trusted_by_module(tmp_path, monkeypatch) -> None:
-    custom = type("CustomStep", (), {"__module__": "pipeline.models"})
-    monkeypatch.setattr(models, "CustomStep", custom, raising=False)
-    path = tmp_path / "custom.skops"
-    sio.dump({"step": custom()}, path)
-    assert isinstance(models._read_payload(path, trust_pickle=False)["step"], custom)
+def _crafted(path: Path, module: str, name: str, args: tuple) -> None:
+    """A skops model file whose pipeline is `module.name(*args)`: skops resolves the name as
+    an attribute of the module and calls it (`ConstructorFromReduceNode`); with a card."""
+    data = sio.dumps({"format": models.FORMAT, "pipeline": args})
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    schema = json.loads(files["schema.json"])
+    schema["content"]["pipeline"] = {
+        "__class__": name,
+        "__module__": module,
+        "__loader__": "ConstructorFromReduceNode",
+        "content": schema["content"]["pipeline"],
+        "__id__": 1,
+    }
+    files["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for n, content in files.items():
+            z.writestr(n, content)
+    card_path(path).write_text(
+        json.dumps({"sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+    )
+
+
+OWN_MODULES = ("pipeline.models", "pipeline.projection")
+OWN_NAMES = [
+    (module, name)
+    for module in OWN_MODULES
+    for name in sorted(vars(importlib.import_module(module)))
+]
+
+
+@pytest.mark.parametrize(("module", "name"), OWN_NAMES, ids=[f"{m}.{n}" for m, n in OWN_NAMES])
+def test_a_file_naming_any_function_or_name_of_our_modules_is_refused(
+    tmp_path, monkeypatch, module, name
+) -> None:
+    """#19 item 1: every name in our modules (functions, imported helpers, constants), not
+    only classes, was trusted by its module, so a file could call any of them."""
+    if f"{module}.{name}" in models.TRUSTED_TYPES:
+        pytest.skip("a trusted estimator class")  # see the test below
+    loads = []
+    monkeypatch.setattr(sio, "load", lambda *a, **k: loads.append(a) or {})
+    path = tmp_path / "crafted.skops"
+    _crafted(path, module, name, (str(tmp_path / "x"), b"data"))
+    with pytest.raises(ModelError, match=rf"types this code does not trust \(.*{module}\.{name}"):
+        load_model(path)
+    assert loads == []  # refused before skops built anything from the file
+
+
+def test_only_exact_estimator_classes_of_ours_are_trusted() -> None:
+    ours = sorted(t for t in models.TRUSTED_TYPES if t.startswith("pipeline."))
+    assert ours == ["pipeline.projection.ContentProjection"]
+    assert not models._allowed("pipeline.models.write_bytes_atomic")
+    assert not models._allowed("pipeline.projection.knn_distance")
+    assert not models._allowed("pipeline.projection.ContentProjection.fit")
+
+
+def test_a_crafted_file_cannot_write_a_pickle_and_then_load_it(tmp_path) -> None:
+    """The audit's chain: write_bytes_atomic(pickle) through one file, then
+    _read_payload(that pickle, True) through another; neither runs."""
+    marker, dropped = tmp_path / "ran", tmp_path / "evil.pkl"
+
+    class Touch:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    first, second = tmp_path / "a.skops", tmp_path / "b.skops"
+    _crafted(first, "pipeline.models", "write_bytes_atomic", (str(dropped), pickle.dumps(Touch())))
+    _crafted(second, "pipeline.models", "_read_payload", (str(dropped), True))
+    for path in (first, second):
+        with pytest.raises(ModelError, match="does not trust"):
+            load_model(path)
+    assert not dropped.exists() and not marker.exists()
+
+
+def test_every_model_train_py_makes_holds_only_trusted_types() -> None:
+    x, y = _data(seed=6, n=60)
+    clips, contents = np.arange(60) % 12, np.arange(60) % 4
+    # every classifier, both first steps, and each balancing that adds a step
+    kinds = [(name, "content", 0) for name in sorted(MODEL_FACTORIES)]
+    kinds += [("rf", balance, 2) for balance in BALANCING if balance != "content"]
+    for name, balance, projection in kinds:
+        pipeline = make_classifier(name, balance, seed=0, projection=projection)
+        fit_classifier(pipeline, x, y, balance, clips=clips, contents=contents)
+        found = sio.get_untrusted_types(data=sio.dumps({"pipeline": pipeline}))
+        assert [t for t in found if not models._allowed(t)] == [], (name, balance)
+
+
+def test_the_shipped_model_loads() -> None:
+    assert load_model(models.DEFAULT_MODEL).classes
 
 
 @pytest.mark.parametrize(
