@@ -4,6 +4,7 @@ Routes (GET only; nothing else is served, no files, not the model):
 
 - `/`: the page: the annotated stream, and the label, state, a bar per class, fps, latency
   and dropped frames, updated from `/events`.
+- `/page.js`, `/page.css`: the page's script and style (fixed text, see `realtime.web_page`).
 - `/stream.mjpg`: the annotated frames as they are drawn (MJPEG, multipart/x-mixed-replace).
 - `/events`: the same records as the JSONL (`realtime.sinks.jsonl.tick_record`), as
   server-sent events, one `data:` line per tick.
@@ -19,7 +20,9 @@ Security: binds to 127.0.0.1 by default, where no token is needed but requests m
 a loopback host (so a web page cannot reach it by DNS rebinding). Any other address
 (another 127.x included) needs a token (`--serve-token`, or one is generated and
 printed); every request without it (as `?token=` or an `Authorization: Bearer` header)
-gets 403.
+gets 403. Every response carries a Content-Security-Policy (`realtime.web_page.CSP`) that
+runs scripts only from this server's own `/page.js`: no inline script, so nothing in the
+model's class names can run in the page.
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ import numpy.typing as npt
 from realtime.capture import Frame
 from realtime.sinks.jsonl import tick_record
 from realtime.tick import Tick
-from realtime.web_address import ServeAddress, is_loopback
-from realtime.web_page import render_page
+from realtime.web_address import ServeAddress, host_header_is_loopback
+from realtime.web_page import CSP, SCRIPT, STYLE, render_page, token_query
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -173,8 +176,7 @@ class WebServer:
         """The page's address (with the token when there is one)."""
         host = self.address.host
         shown = f"[{host}]" if ":" in host else host
-        query = f"?token={self.token}" if self.token else ""
-        return f"http://{shown}:{self.port}/{query}"
+        return f"http://{shown}:{self.port}/{token_query(self.token)}"
 
     # --- the caller's thread -------------------------------------------------------------
     def start(self) -> WebServer:
@@ -248,8 +250,17 @@ class WebServer:
         ) -> web.StreamResponse:
             return await self._check(request, handler)
 
+        async def headers(request: web.Request, response: web.StreamResponse) -> None:
+            response.headers["Content-Security-Policy"] = CSP  # every response, 403s included
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+
         app = web.Application(middlewares=[guard])
+        app.on_response_prepare.append(headers)
         app.router.add_get("/", self._page)
+        app.router.add_get("/page.js", self._fixed(SCRIPT, "text/javascript"))
+        app.router.add_get("/page.css", self._fixed(STYLE, "text/css"))
         app.router.add_get("/stream.mjpg", self._stream)
         app.router.add_get("/events", self._events)
         app.on_shutdown.append(self._on_shutdown)
@@ -297,8 +308,7 @@ class WebServer:
                 given = auth[len("Bearer ") :]
             return hmac.compare_digest(given.encode(), self.token.encode())
         # loopback without a token: the page must be asked for by a loopback name
-        host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
-        return is_loopback(host.strip("[]"))
+        return host_header_is_loopback(request.headers.get("Host", ""))
 
     async def _check(
         self,
@@ -309,19 +319,24 @@ class WebServer:
 
         if not self._allowed(request):
             return web.Response(status=403, text="403: forbidden (a valid token is needed)\n")
-        response = await handler(request)
-        if not response.prepared:  # streams set theirs before they start
-            response.headers.setdefault("Cache-Control", "no-store")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
+        return await handler(request)
 
     async def _page(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
-        query = f"?token={self.token}" if self.token else ""
-        html = render_page(self.classes, query)
+        html = render_page(self.classes, token_query(self.token))
         return web.Response(text=html, content_type="text/html", charset="utf-8")
+
+    @staticmethod
+    def _fixed(text: str, content_type: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """A handler serving fixed `text` (the page's script or style)."""
+
+        async def handler(request: web.Request) -> web.Response:
+            from aiohttp import web
+
+            return web.Response(text=text, content_type=content_type, charset="utf-8")
+
+        return handler
 
     async def _encoded(self, seq: int, image: npt.NDArray[np.uint8]) -> bytes:
         """The JPEG of frame `seq`, encoded once (off the event loop) for every client."""

@@ -5,6 +5,7 @@ check, and the token every request must carry off 127.0.0.1, ::1 and localhost.
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Final
@@ -56,13 +57,34 @@ class ServeAddress:
 
 
 def is_loopback(host: str) -> bool:
-    """True for localhost and addresses in 127.0.0.0/8 or ::1."""
+    """True for localhost and addresses in 127.0.0.0/8 or ::1 (a bare name or address)."""
     if host.lower() in _LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# an HTTP Host header (RFC 9110 7.2): a bracketed IPv6 address or a name / IPv4 address of
+# letters, digits, dots and dashes, then an optional :port of digits; nothing else
+# (no userinfo, path, spaces or a second colon)
+_HOST_HEADER: Final = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::[0-9]{1,5})?$")
+
+
+def host_header_is_loopback(header: str) -> bool:
+    """Whether an HTTP Host header names this machine by a loopback name or address; a
+    malformed header (e.g. `localhost:80@evil.example`) never does."""
+    match = _HOST_HEADER.fullmatch(header)
+    if match is None:
+        return False
+    v6, name = match.groups()
+    if v6 is not None:
+        try:
+            return ipaddress.IPv6Address(v6).is_loopback
+        except ValueError:
+            return False
+    return is_loopback(name)
 
 
 def serve_token(address: ServeAddress, token: str | None) -> str | None:

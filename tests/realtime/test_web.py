@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -20,7 +21,8 @@ from realtime.capture import Frame
 from realtime.config import RealtimeConfig
 from realtime.tick import CLASSIFIED, Decision, Tick
 from realtime.web import LiveHub, WebServer, WebSink
-from realtime.web_address import ServeAddress, serve_token
+from realtime.web_address import ServeAddress, host_header_is_loopback, serve_token
+from realtime.web_page import render_page
 
 pytest.importorskip("aiohttp")
 
@@ -131,7 +133,8 @@ def get(
 
 def test_page_lists_no_files_and_nothing_else_is_served(server: WebServer) -> None:
     status, body = get("127.0.0.1", server.port, "/")
-    assert status == 200 and b"stream.mjpg" in body and b'["calm", "lively"]' in body
+    assert status == 200 and b"stream.mjpg" in body
+    assert b'data-classes="[&quot;calm&quot;, &quot;lively&quot;]"' in body
     for path in ("/models/emotion.skops", "/static/", "/../README.md", "/realtime/web.py"):
         assert get("127.0.0.1", server.port, path)[0] == 404
 
@@ -139,6 +142,106 @@ def test_page_lists_no_files_and_nothing_else_is_served(server: WebServer) -> No
 def test_loopback_without_token_refuses_a_foreign_host_name(server: WebServer) -> None:
     assert get("127.0.0.1", server.port, "/", {"Host": "localhost"})[0] == 200
     assert get("127.0.0.1", server.port, "/", {"Host": "attacker.example:80"})[0] == 403
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("localhost:80@evil.example", 403),  # #19 item 4: passed the loopback check
+        ("127.0.0.1:80@evil.example", 403),
+        ("localhost@evil.example", 403),
+        ("localhost:80:81", 403),
+        ("localhost/evil.example", 403),
+        ("evil.example#localhost", 403),
+        ("[::1]@evil.example", 403),
+        ("", 403),
+        ("localhost:8000", 200),
+        ("127.0.0.1", 200),
+        ("127.5.6.7:1", 200),
+        ("[::1]:8000", 200),
+        ("LOCALHOST.", 200),
+    ],
+)
+def test_the_host_header_is_parsed_not_split(server: WebServer, host: str, status: int) -> None:
+    assert host_header_is_loopback(host) is (status == 200)
+    assert get("127.0.0.1", server.port, "/", {"Host": host})[0] == status
+
+
+# --- #19 item 2: the model's class names cannot become a script; a CSP on every response
+
+HOSTILE_CLASSES = (
+    "</script><script>document.title='pwned'</script>",
+    '"><img src=x onerror="alert(1)">',
+    "__QUERY__",
+    "__proto__",
+)
+
+
+class _Elements(HTMLParser):
+    """Every start tag of a page, with its attributes and the text of its scripts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.script_text: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.script_text.append(data)
+
+
+def test_class_names_reach_the_page_as_text_never_as_script() -> None:
+    page = _Elements()
+    page.feed(render_page(HOSTILE_CLASSES, "?token=a%26b"))
+    scripts = [attrs for tag, attrs in page.tags if tag == "script"]
+    assert scripts == [{"src": "page.js?token=a%26b", "defer": None}]  # the served one only
+    assert page.script_text == []  # no inline script at all
+    assert not [t for t, attrs in page.tags if t == "img" and "onerror" in attrs]
+    (body,) = [attrs for tag, attrs in page.tags if tag == "body"]
+    assert json.loads(body["data-classes"] or "") == list(HOSTILE_CLASSES)
+    assert json.loads(body["data-query"] or "") == "?token=a%26b"
+
+
+def test_every_response_carries_a_strict_content_security_policy(server: WebServer) -> None:
+    for path, status in (("/", 200), ("/page.js", 200), ("/page.css", 200), ("/nope", 404)):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request(
+            "GET", path, headers={"Host": "evil.example" if path == "/nope" else "localhost"}
+        )
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        assert r.status == (403 if path == "/nope" else status)
+        policy = r.getheader("Content-Security-Policy") or ""
+        assert "script-src 'self'" in policy and "default-src 'none'" in policy, path
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    for path in ("/stream.mjpg", "/events"):
+        sock = open_stream(server.port, path)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        sock.close()
+        assert b"Content-Security-Policy: default-src 'none'; script-src 'self'" in head
+    status, script = get("127.0.0.1", server.port, "/page.js")
+    assert status == 200 and b"dataset.classes" in script and b"calm" not in script
+
+
+def test_a_token_with_url_characters_is_encoded(tmp_path) -> None:
+    token = "a&b#c d/e?f=g"
+    with WebServer(ServeAddress("127.0.0.2", 0), LiveHub(), CLASSES, token) as s:
+        assert s.url.endswith("/?token=a%26b%23c+d%2Fe%3Ff%3Dg")
+        query = s.url.split("/", 3)[3]
+        assert get("127.0.0.2", s.port, "/" + query)[0] == 200
+        assert get("127.0.0.2", s.port, "/page.js" + query)[0] == 200
+        assert get("127.0.0.2", s.port, "/?token=a")[0] == 403
 
 
 def publish_until(hub: LiveHub, stop: threading.Event, size: int = 64) -> None:
@@ -226,7 +329,10 @@ def test_token_rule_off_the_default_address() -> None:
         assert get("127.0.0.2", port, "/?token=" + token)[0] == 200
         assert get("127.0.0.2", port, "/", {"Authorization": f"Bearer {token}"})[0] == 200
         status, body = get("127.0.0.2", port, "/?token=" + token)
-        assert b'"?token=s3cret-token"' in body  # the page's stream and events carry it
+        # the page's stream, script, style and events carry it
+        assert b'src="stream.mjpg?token=s3cret-token"' in body
+        assert b'src="page.js?token=s3cret-token"' in body
+        assert b'data-query="&quot;?token=s3cret-token&quot;"' in body
     finally:
         server.stop()
     with pytest.raises(ValueError, match="needs a token"):
