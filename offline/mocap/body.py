@@ -8,7 +8,9 @@ with a JSON joint map (`BodyMap.from_json`, the `--joint-map map.json` option), 
     {"hips": "mixamorig:Hips", "head": "mixamorig:Head",
      "head_up": [0, 1, 0], "head_forward": [0, 0, 1]}
 
-(any keys among the `BodyMap` fields; the others keep their Bandai-Namco defaults).
+(any keys among the `BodyMap` fields; the others keep their Bandai-Namco defaults, except
+the toes: see `BodyMap.from_json`). A skeleton without toe joints maps `l_toes`/`r_toes` to
+null (None): the renderer then places the ball of the foot from the ankle's rotation.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ class BodyMap:
         l_clavicle, l_shoulder, l_elbow, l_wrist: the left arm (`r_*` the right one);
             the clavicle joint is the start of the shoulder girdle.
         l_hip, l_knee, l_ankle, l_toes: the left leg (`r_*` the right one); the toes
-            joint is the ball of the foot.
+            joint is the ball of the foot, None for a skeleton without one (the renderer
+            then places it from the ankle's rotation, `offline.render.body.synthetic_foot`).
         head_up, head_forward: unit vectors, in the head joint's local axes, that point
             up the face and out of it (the subject's left is up x forward).
         hand_thickness_axis: unit vector, in the wrist joint's local axes, normal to the palm.
@@ -63,16 +66,23 @@ class BodyMap:
     l_hip: str = "UpperLeg_L"
     l_knee: str = "LowerLeg_L"
     l_ankle: str = "Foot_L"
-    l_toes: str = "Toes_L"
+    l_toes: str | None = "Toes_L"
     r_hip: str = "UpperLeg_R"
     r_knee: str = "LowerLeg_R"
     r_ankle: str = "Foot_R"
-    r_toes: str = "Toes_R"
+    r_toes: str | None = "Toes_R"
     head_up: tuple[float, float, float] = (1.0, 0.0, 0.0)
     head_forward: tuple[float, float, float] = (0.0, 1.0, 0.0)
     hand_thickness_axis: tuple[float, float, float] = (0.0, 1.0, 0.0)
 
     def __post_init__(self) -> None:
+        for role in _JOINT_ROLES:
+            name = getattr(self, role)
+            if name is None and role in TOE_ROLES:
+                continue
+            if not (isinstance(name, str) and name):
+                none = " or None (no toe joint)" if role in TOE_ROLES else ""
+                raise ValueError(f"`{role}` must be a joint name{none}, got {name!r}")
         for name in ("head_up", "head_forward", "hand_thickness_axis"):
             v = np.asarray(getattr(self, name), dtype=float)
             if v.shape != (3,) or not np.isclose(np.linalg.norm(v), 1.0, atol=1e-6):
@@ -85,12 +95,18 @@ class BodyMap:
 
     @property
     def joint_names(self) -> dict[str, str]:
-        """Role -> BVH joint name."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.type in ("str", str)}
+        """Role -> BVH joint name, for every role the skeleton has a joint for (a toe role
+        set to None is left out)."""
+        return {r: getattr(self, r) for r in _JOINT_ROLES if getattr(self, r) is not None}
 
     @classmethod
     def from_json(cls, path: str | Path) -> BodyMap:
-        """Read a JSON object of role -> joint name (and optional axes) over the defaults."""
+        """Read a JSON object of role -> joint name (and optional axes) over the defaults.
+
+        A toe role may be null: the skeleton has no toe joint there. A toe role the JSON
+        leaves out keeps its Bandai-Namco name only if that side's ankle is Bandai-Namco's
+        too (Toes_L is the joint below Foot_L); below another ankle it is None.
+        """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"joint map not found: {path}")
@@ -107,20 +123,30 @@ class BodyMap:
         values: dict[str, Any] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
         }
+        for toes in TOE_ROLES:  # Toes_L is the joint below Foot_L, not below another ankle
+            ankle = toes.replace("toes", "ankle")
+            bandai_ankle = getattr(BANDAI, ankle)
+            if toes not in values and values.get(ankle, bandai_ankle) != bandai_ankle:
+                values[toes] = None
         return cls(**values)
 
     def check(self, motion: Motion, roles: Iterable[str] | None = None) -> None:
-        """Raise ValueError naming every role (default: all) whose joint the clip lacks."""
+        """Raise ValueError naming every role (default: all) whose joint the clip lacks
+        (a toe role set to None needs none)."""
         names = self.joint_names
         missing = [
-            f"{role}={names[role]}"
+            role
             for role in (names if roles is None else roles)
-            if names[role] not in motion.names
+            if role in names and names[role] not in motion.names
         ]
         if missing:
+            listed = ", ".join(f"{role}={names[role]}" for role in missing)
+            toes = set(missing) & set(TOE_ROLES)
+            hint = " (l_toes/r_toes may be null: no toe joint)" if toes else ""
             raise ValueError(
-                f"BVH lacks joints the body map needs: {', '.join(missing)}; pass a joint "
-                f"map (--joint-map) naming this skeleton's joints (has: {', '.join(motion.names)})"
+                f"BVH lacks joints the body map needs: {listed}; pass a joint "
+                f"map (--joint-map) naming this skeleton's joints{hint} (has: "
+                f"{', '.join(motion.names)})"
             )
 
     def head_basis(self) -> F64:
@@ -130,6 +156,11 @@ class BodyMap:
         return np.stack([up, fwd, np.cross(up, fwd)], axis=1)
 
 
+# The roles that name a joint (the other fields are axes); the toe roles may be None.
+_JOINT_ROLES: Final[tuple[str, ...]] = tuple(
+    f.name for f in fields(BodyMap) if f.type in ("str", "str | None")
+)
+TOE_ROLES: Final[tuple[str, str]] = ("l_toes", "r_toes")
 BANDAI: Final[BodyMap] = BodyMap()
 
 # Where each shared joint (`pipeline.skeleton.JOINTS`, in that order) sits on a skeleton:

@@ -67,3 +67,41 @@ def test_from_bvh_names_the_joints_a_clip_lacks() -> None:
     with pytest.raises(ValueError, match=r"BVH lacks joints the body map needs: l_wrist=LeftHand"):
         from_bvh(motion, other)
     from_bvh(motion, BodyMap(l_toes="NoToes"))  # the toes are not a shared joint
+
+
+def _read_map(tmp_path: Path, data: dict[str, object]) -> BodyMap:
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps(data))
+    return BodyMap.from_json(path)
+
+
+def test_toe_joints_are_optional_in_a_json_map(tmp_path: Path) -> None:
+    """A toe role the JSON leaves out keeps Bandai-Namco's name only below Bandai-Namco's
+    ankle; null says there is no toe joint."""
+    assert (BANDAI.l_toes, BANDAI.r_toes) == ("Toes_L", "Toes_R")
+    # another skeleton's ankles, no toes named (like CMU's map): no toe joints
+    other = _read_map(tmp_path, {"l_ankle": "lFoot", "r_ankle": "rFoot"})
+    assert other.l_toes is None and other.r_toes is None
+    assert "l_toes" not in other.joint_names and other.joint_names["l_ankle"] == "lFoot"
+    # a Bandai-Namco map that leaves the feet alone (or names their ankles) keeps the toes
+    assert _read_map(tmp_path, {"head": "Head"}).l_toes == "Toes_L"
+    kept = _read_map(tmp_path, {"l_ankle": "Foot_L", "r_ankle": "RightFoot"})
+    assert (kept.l_toes, kept.r_toes) == ("Toes_L", None)
+    named = _read_map(tmp_path, {"l_ankle": "LeftFoot", "l_toes": "LeftToeBase", "r_toes": None})
+    assert (named.l_toes, named.r_toes) == ("LeftToeBase", None)
+    with pytest.raises(ValueError, match=r"`hips` must be a joint name, got None"):
+        _read_map(tmp_path, {"hips": None})
+    with pytest.raises(ValueError, match=r"`l_toes` must be a joint name or None .*got ''"):
+        BodyMap(l_toes="")
+
+
+def test_check_asks_for_named_toes_only() -> None:
+    names = tuple(n for role, n in BANDAI.joint_names.items() if not role.endswith("_toes"))
+    n = len(names)
+    rotations = np.broadcast_to(np.eye(3), (1, n, 3, 3)).copy()
+    motion = Motion(names, np.full(n, -1), np.zeros((n, 3)), np.zeros((1, n, 3)), rotations, 0.1)
+    with pytest.raises(ValueError, match=r"needs: r_toes=Toes_R; .*r_toes may be null"):
+        BodyMap(l_toes=None).check(motion)
+    BodyMap(l_toes=None, r_toes=None).check(motion)
+    with pytest.raises(ValueError, match=r"needs: l_knee=Knee_L; .*joints \(has"):  # no hint
+        BodyMap(l_knee="Knee_L", l_toes=None, r_toes=None).check(motion)
