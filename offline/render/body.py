@@ -164,3 +164,33 @@ def shoe_ends(knee: F64, ankle: F64, toes: F64) -> tuple[F64, F64]:
     heel = ankle + length * (0.06 * u + 0.79 * n)
     tip = ankle + length * (1.30 * u - 0.17 * n)
     return heel, tip
+
+
+# The foot of a skeleton without a toe joint, in its ankle's rest axes: (forward, up)
+# metres for the Bandai-Namco figure's size, for an ankle joint about 7 cm above the sole
+# (as in the CMU skeleton). The ball of the foot, and the centres of the shoe's heel and
+# toe spheres (radii 4.2 and 3.8 cm: their bottoms lie on the sole).
+BALL_OF_FOOT: Final[tuple[float, float]] = (0.12, -0.05)
+_SHOE_HEEL: Final[tuple[float, float]] = (-0.045, -0.030)
+_SHOE_TIP: Final[tuple[float, float]] = (0.14, -0.034)
+
+
+def synthetic_foot(ankle: F64, ankle_rot: F64, body: BodyMap, scale: float) -> tuple[F64, F64, F64]:
+    """Ball of the foot, shoe heel and shoe tip (each (F, 3)) from the ankle joint alone.
+
+    For a skeleton without toe joints: in the BVH rest pose every joint's global rotation
+    is the identity, so a skeleton whose rest pose stands upright with flat feet (CMU,
+    Mixamo; not Bandai-Namco's) has its feet pointing along the body's rest forward and
+    up, `body.head_forward` and `body.head_up` (the head's local axes are the world's at
+    rest). The ankle's rotation `ankle_rot` (F, 3, 3) carries them along; the sizes
+    are scaled by `scale` (`body_scale`).
+    """
+    forward = np.asarray(body.head_forward, dtype=float)
+    up = np.asarray(body.head_up, dtype=float)
+
+    def point(offset: tuple[float, float]) -> F64:
+        local = scale * (offset[0] * forward + offset[1] * up)
+        placed: F64 = ankle + ankle_rot @ local
+        return placed
+
+    return point(BALL_OF_FOOT), point(_SHOE_HEEL), point(_SHOE_TIP)

@@ -29,6 +29,7 @@ from offline.render.body import (
     hand_frame,
     offset_point,
     shoe_ends,
+    synthetic_foot,
 )
 from pipeline import skeleton as sk
 
@@ -64,7 +65,8 @@ def build_scene(motion: Motion, camera: VirtualCamera, body: BodyMap = BANDAI) -
     """Place the mannequin on every frame of `motion` and move it into the camera's axes.
 
     The camera poses are `camera.poses(from_bvh(motion, body), fps)`, exactly those that
-    project the training skeleton.
+    project the training skeleton. A foot without a toe joint in `body` (None) is placed
+    from its ankle's rotation (`synthetic_foot`).
     """
     body.check(motion)
     joints = from_bvh(motion, body).astype(np.float64)
@@ -148,9 +150,10 @@ def build_scene(motion: Motion, camera: VirtualCamera, body: BodyMap = BANDAI) -
         0.80,
         BOTTOM,
     )
+    balls: dict[str, F64] = {}  # the ball of each foot
     for side in ("l", "r"):
         shoulder, elbow, wrist = pos(f"{side}_shoulder"), pos(f"{side}_elbow"), pos(f"{side}_wrist")
-        hip, knee, ankle, toes = (pos(f"{side}_{j}") for j in ("hip", "knee", "ankle", "toes"))
+        hip, knee, ankle = (pos(f"{side}_{j}") for j in ("hip", "knee", "ankle"))
         cone(
             f"trapezius_{side}",
             at(neck, chest_f, (0.0, -0.035, -0.015)),
@@ -166,12 +169,14 @@ def build_scene(motion: Motion, camera: VirtualCamera, body: BodyMap = BANDAI) -
         ell(f"hand_{side}", wrist + k * 0.072 * hand_f[..., 1], hand_f, (0.040, 0.080, 0.017), SKIN)
         cone(f"thigh_{side}", hip, knee, 0.080, 0.052, TROUSERS)
         cone(f"shin_{side}", knee, ankle, 0.050, 0.037, TROUSERS)
-        heel, tip = shoe_ends(knee, ankle, toes)
+        if getattr(body, f"{side}_toes") is None:
+            balls[side], heel, tip = synthetic_foot(ankle, rot(f"{side}_ankle"), body, k)
+        else:
+            balls[side] = pos(f"{side}_toes")
+            heel, tip = shoe_ends(knee, ankle, balls[side])
         cone(f"shoe_{side}", heel, tip, 0.042, 0.038, SHOES)
 
-    shadow_world = np.stack(
-        [pos("l_ankle"), pos("r_ankle"), pos("l_toes"), pos("r_toes"), hips], axis=1
-    )
+    shadow_world = np.stack([pos("l_ankle"), pos("r_ankle"), balls["l"], balls["r"], hips], axis=1)
     frames = {"head": (head, head_f), "chest": (chest, chest_f), "pelvis": (hips, pelvis_f)}
     return _to_camera(parts, frames, shadow_world, poses, k)
 

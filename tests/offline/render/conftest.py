@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from offline.mocap.body import BodyMap
+
 # A standing figure with Bandai-Namco joint names, facing +z (its left at +x), in cm:
 # (name, parent, offset). The left arm is raised sideways, the right one hangs down.
 _TINY_JOINTS = (
@@ -38,12 +40,31 @@ _TINY_JOINTS = (
 _HEAD_ZXY = (90.0, 90.0, 0.0)
 
 
-def write_tiny_bvh(path: Path, n_frames: int = 4, prefix: str = "") -> Path:
-    """Write the tiny skeleton as a BVH: the root drifts along +x, the left arm waves."""
+# The body map of the tiny figure written with `toes=False, head_zxy=(0, 0, 0)`: no toe
+# joints, and the head's local axes are the world's (up +y, forward +z) as in CMU's skeleton.
+TOELESS_BODY = BodyMap(
+    l_toes=None, r_toes=None, head_up=(0.0, 1.0, 0.0), head_forward=(0.0, 0.0, 1.0)
+)
+
+
+def write_tiny_bvh(
+    path: Path,
+    n_frames: int = 4,
+    prefix: str = "",
+    *,
+    toes: bool = True,
+    head_zxy: tuple[float, float, float] = _HEAD_ZXY,
+) -> Path:
+    """Write the tiny skeleton as a BVH: the root drifts along +x, the left arm waves.
+
+    `toes=False` leaves out the toe joints (the feet end at the ankles), `head_zxy` is
+    the head's rotation on every frame.
+    """
+    joints = [j for j in _TINY_JOINTS if toes or not j[0].startswith("Toes_")]
     children: dict[str | None, list[str]] = {}
-    for name, parent, _ in _TINY_JOINTS:
+    for name, parent, _ in joints:
         children.setdefault(parent, []).append(name)
-    offsets = {name: off for name, _, off in _TINY_JOINTS}
+    offsets = {name: off for name, _, off in joints}
     lines = ["HIERARCHY"]
     order: list[str] = []  # joints in file order: the order of the motion channels
 
@@ -72,7 +93,7 @@ def write_tiny_bvh(path: Path, n_frames: int = 4, prefix: str = "") -> Path:
             if name == "Hips":
                 row += [0.5 * f, 94.0, 0.0, 0.0, 0.0, 0.0]
             elif name == "Head":
-                row += list(_HEAD_ZXY)
+                row += list(head_zxy)
             elif name == "UpperArm_L":
                 row += [20.0 * np.sin(f / 5.0), 0.0, 0.0]
             else:

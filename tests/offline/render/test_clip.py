@@ -4,12 +4,13 @@ the result."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from offline.mocap.body import from_bvh
+from offline.mocap.body import BANDAI, BodyMap, from_bvh
 from offline.mocap.bvh import read_bvh
 from offline.mocap.virtual_camera import VirtualCamera
 from offline.render.clip import render_bvh, render_motion
@@ -19,6 +20,7 @@ from tests.offline.render.conftest import write_tiny_bvh
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 BANDAI_DATA = SHARED / "data" / "bandai-namco-motion-1"
+CMU_DATA = SHARED / "data" / "cmu-emotion"
 
 
 def test_render_is_deterministic(tiny_bvh: Path) -> None:
@@ -68,18 +70,20 @@ def test_write_video_is_atomic(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- PoseLandmarker
 
 
-def _landmarker_errors(motion, camera: VirtualCamera, n_frames: int) -> tuple[float, np.ndarray]:
+def _landmarker_errors(
+    motion, camera: VirtualCamera, n_frames: int, body: BodyMap = BANDAI
+) -> tuple[float, np.ndarray]:
     """Detection rate and per-frame pixel errors (F, 13) of PoseLandmarker on a render."""
     import cv2
 
     from pipeline.pose import PoseEstimator
 
-    world = from_bvh(motion).astype(np.float64)
+    world = from_bvh(motion, body).astype(np.float64)
     pixels, _ = camera.project(world, camera.poses(world, 1.0 / motion.frame_time_s))
     errors, found = [], 0
     with PoseEstimator(mode="video") as estimator:
         previous = None
-        frames = render_motion(motion, camera, max_frames=n_frames)
+        frames = render_motion(motion, camera, body=body, max_frames=n_frames)
         for f, image in enumerate(frames):
             t_ms = int(round(f * motion.frame_time_s * 1000)) + 1
             pose = estimator.detect(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), t_ms, previous)
@@ -122,3 +126,24 @@ def test_pose_landmarker_finds_a_rendered_walk(view: float) -> None:
     relative = np.median(errors, axis=0) / _body_height_px(motion, camera)
     assert (relative[_CHECKED] < 0.05).all(), dict(zip(sk.JOINTS, relative.round(3), strict=True))
     assert (relative < 0.08).all(), dict(zip(sk.JOINTS, relative.round(3), strict=True))
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not CMU_DATA.is_dir(), reason=f"shared CMU data absent ({CMU_DATA})")
+@pytest.mark.parametrize("view", [0.0, 90.0])
+def test_pose_landmarker_finds_a_rendered_cmu_walk(view: float) -> None:
+    """CMU's skeleton has no toe joints: its feet are placed from the ankles."""
+    body = BodyMap.from_json(CMU_DATA / "joint_map.json")
+    assert body.l_toes is None and body.r_toes is None
+    clip = read_bvh(CMU_DATA / "data" / "91_29.bvh")  # a normal walk from 3.5 s on
+    start, n = 84, 72
+    motion = replace(
+        clip,
+        positions=clip.positions[start : start + n],
+        rotations=clip.rotations[start : start + n],
+    )
+    camera = VirtualCamera(yaw_deg=view)
+    rate, errors = _landmarker_errors(motion, camera, n, body)
+    assert rate >= 0.9
+    relative = np.median(errors, axis=0) / _body_height_px(motion, camera)
+    assert (relative < 0.05).all(), dict(zip(sk.JOINTS, relative.round(3), strict=True))

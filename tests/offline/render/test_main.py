@@ -10,7 +10,7 @@ import pytest
 
 from offline.render.__main__ import main
 from offline.render.dataset import RENDERER_VERSION
-from tests.offline.render.conftest import tiny_dataset
+from tests.offline.render.conftest import tiny_dataset, write_tiny_bvh
 
 
 def test_cli_renders_a_clip(tiny_bvh: Path, tmp_path: Path, capsys) -> None:
@@ -22,6 +22,21 @@ def test_cli_renders_a_clip(tiny_bvh: Path, tmp_path: Path, capsys) -> None:
     assert (info.width, info.height, info.total_frames) == (480, 640, 4)
     assert abs(info.fps - 30.0) < 0.01
     assert "wrote" in capsys.readouterr().out
+
+
+def test_cli_renders_a_skeleton_without_toe_joints(tmp_path: Path, capsys) -> None:
+    """A joint map says null for toes the skeleton lacks (Bandai-Namco's are asked for
+    below Bandai-Namco's ankles) and the feet are placed from the ankles."""
+    bvh = write_tiny_bvh(tmp_path / "toeless.bvh", toes=False, head_zxy=(0, 0, 0))
+    joint_map = tmp_path / "map.json"
+    axes = {"head_up": [0, 1, 0], "head_forward": [0, 0, 1]}
+    joint_map.write_text(json.dumps(axes))
+    out = tmp_path / "toeless.mp4"
+    assert main([str(bvh), str(out), "--joint-map", str(joint_map), "--no-progress"]) == 2
+    assert "l_toes=Toes_L, r_toes=Toes_R; " in capsys.readouterr().err
+    joint_map.write_text(json.dumps({**axes, "l_toes": None, "r_toes": None}))
+    assert main([str(bvh), str(out), "--joint-map", str(joint_map), "--no-progress"]) == 0
+    assert "wrote" in capsys.readouterr().out and out.is_file()
 
 
 @pytest.mark.parametrize(
