@@ -34,6 +34,7 @@ import numpy as np
 
 from benchmarks.common import REPO_ROOT, benchmark_parser, run_benchmark
 from benchmarks.runner import last_error_line, shown_command
+from pipeline.io import temporaries_of
 
 RSS_TOLERANCE_MB = 10.0
 BASELINE_FRAMES = 500
@@ -89,15 +90,24 @@ def can_sample() -> bool:
 
 @dataclass
 class JsonlTail:
-    """Counts the complete lines of a file that another process is appending to."""
+    """Counts the complete lines of the JSONL that the app with process id `pid` appends to
+    while it runs: its temporary file (`realtime.sinks.jsonl.JsonlWriter`, found by
+    `pipeline.io.temporaries_of` once created), renamed to `jsonl` when finalised."""
 
-    path: Path
+    jsonl: Path
+    pid: int
     lines: int = 0
+    path: Path | None = field(default=None, init=False)  # the temporary file, once found
     offset: int = field(default=0, init=False)  # bytes read so far
     partial: bytes = field(default=b"", init=False, repr=False)  # an unfinished last line
 
     def update(self) -> int:
         """Read what was appended since the last call; returns the line count."""
+        if self.path is None:
+            found = temporaries_of(self.jsonl, self.pid)
+            if not found:
+                return self.lines
+            self.path = found[0]
         try:
             with open(self.path, "rb") as f:
                 f.seek(self.offset)
@@ -109,12 +119,6 @@ class JsonlTail:
         self.lines += data.count(b"\n")
         self.partial = data[data.rfind(b"\n") + 1 :]
         return self.lines
-
-
-def jsonl_being_written(jsonl: Path, pid: int) -> Path:
-    """Where the app with process id `pid` writes `jsonl` while it runs
-    (`realtime.sinks.jsonl.JsonlWriter`: renamed to `jsonl` when finalised)."""
-    return jsonl.with_name(f".{jsonl.name}.{pid}.partial")
 
 
 def app_command(args: argparse.Namespace, jsonl: Path) -> list[str]:
@@ -135,7 +139,7 @@ def watch(
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
         # the app writes its JSONL under a temporary name until it finishes
-        tail = JsonlTail(jsonl_being_written(jsonl, proc.pid))
+        tail = JsonlTail(jsonl, proc.pid)
         try:
             while proc.poll() is None:
                 elapsed = time.perf_counter() - start

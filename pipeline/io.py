@@ -17,10 +17,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, TypeVar
 
-# Temporary files of ours: `.NAME.PID.RANDOM.tmp[.ext]` (atomic_path) and
-# `.NAME.PID.partial[.ext]` (the recorder); PID is the writer's process id.
-_TEMPORARY: Final = re.compile(r"^\..+\.(\d+)\.(?:[^./]+\.tmp|partial)(?:\.[A-Za-z0-9]+)?$")
+# Temporary files of ours: `.NAME.~posemotion-PID.RANDOM.KIND[.ext]` (`new_temporary`), KIND
+# "tmp" (atomic_path) or "partial" (the JSONL writer, the recorder); PID is the writer's
+# process id. The marker is what `clean_stale_temporaries` goes by: a user's own
+# `.thesis.2024.final.tmp` never carries it. NAME is cut so the whole fits NAME_MAX.
+TEMPORARY_MARKER: Final[str] = "~posemotion-"
+_TEMPORARY: Final = re.compile(
+    r"^\.(?P<name>.*)\.~posemotion-(?P<pid>\d+)\.[a-z0-9_]{8}\.(?:tmp|partial)(?:\.[A-Za-z0-9]+)?$"
+)
 STALE_AFTER_S: Final[float] = 3600.0
+NAME_MAX: Final[int] = 255  # bytes in one file name (Linux, macOS)
 
 
 class OutputError(ValueError):
@@ -39,22 +45,60 @@ def user_cache_dir(*parts: str) -> Path:
     return root.joinpath(*parts)
 
 
+def temporary_prefix(path: str | Path, suffix: str = "", pid: int | None = None) -> str:
+    """The start of our temporary names for `path` (`.NAME.~posemotion-PID.`), NAME cut so
+    that the whole name, a random part and `suffix` fit in `NAME_MAX` bytes."""
+    tail = f".{TEMPORARY_MARKER}{os.getpid() if pid is None else pid}."
+    room = NAME_MAX - 1 - len(tail) - 8 - len(suffix.encode())
+    name = Path(path).name.encode()[: max(room, 0)].decode(errors="ignore")
+    return f".{name}{tail}"
+
+
+def new_temporary(
+    path: str | Path, kind: str = "tmp", *, keep_suffix: bool = False
+) -> tuple[int, Path]:
+    """Create a new, empty temporary file beside `path` (mode 0600) and open it: (fd, path).
+
+    Created with `O_EXCL | O_NOFOLLOW` under a random name (`tempfile.mkstemp`), so it is
+    never a file or symlink that was there before (one planted at a guessable name cannot
+    redirect the output). `kind` ends the name ("tmp" or "partial"), then `path`'s own
+    suffix with `keep_suffix` (for writers that choose the format from it)."""
+    path = Path(path)
+    suffix = f".{kind}" + (path.suffix if keep_suffix else "")
+    prefix = temporary_prefix(path, suffix)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    return fd, Path(tmp)
+
+
+def temporaries_of(path: str | Path, pid: int | None = None) -> list[Path]:
+    """Our temporary files for `path` (of process `pid`, or of any), sorted by name."""
+    path = Path(path)
+    found = []
+    for entry in sorted(path.parent.glob(".*")):
+        match = _TEMPORARY.match(entry.name)
+        if match is None or (pid is not None and int(match["pid"]) != pid):
+            continue
+        name = match["name"]
+        cut = len(name.encode()) >= NAME_MAX - 64  # a long name is cut (temporary_prefix)
+        if name == path.name or (cut and path.name.startswith(name)):
+            found.append(entry)
+    return found
+
+
 @contextmanager
 def atomic_path(path: str | Path, *, keep_suffix: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed onto `path`.
 
     If the block raises (or the process dies), `path` keeps its previous content and the
-    temporary file is removed (or left as `.NAME.PID.*.tmp`, never under the final name;
-    `clean_stale_temporaries` removes such leftovers on a later run). With
+    temporary file is removed (or left as `.NAME.~posemotion-PID.*.tmp`, never under the
+    final name; `clean_stale_temporaries` removes such leftovers on a later run). The
+    temporary file is created new (`new_temporary`: never a planted file or link). With
     `keep_suffix` the temporary name ends like `path` (`*.tmp.mp4`), for writers such as
     OpenCV's that choose the format from the extension.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".tmp" + (path.suffix if keep_suffix else "")
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.{os.getpid()}.", suffix=suffix, dir=path.parent
-    )
+    fd, tmp = new_temporary(path, keep_suffix=keep_suffix)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -164,6 +208,11 @@ def check_output_location(name: str, path: str | Path, *, create_folders: bool =
         OutputError: one line naming the option, the path, what is wrong and what to do.
     """
     path = Path(path).expanduser()
+    if len(path.name.encode()) > NAME_MAX:
+        raise OutputError(
+            f"{name} {path}: the file name is {len(path.name.encode())} bytes, longer than "
+            f"the {NAME_MAX} a folder takes; give a shorter name"
+        )
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -220,11 +269,13 @@ def _pid_alive(pid: int) -> bool:
 def clean_stale_temporaries(
     folders: Iterable[str | Path], *, max_age_s: float = STALE_AFTER_S
 ) -> list[Path]:
-    """Remove our own leftover temporary files (`.NAME.PID.*.tmp`, `.NAME.PID.partial.ext`)
-    from `folders`: those whose writer process is gone, or untouched for `max_age_s`.
+    """Remove our own leftover temporary files (`.NAME.~posemotion-PID.RANDOM.tmp` or
+    `.partial`, see `new_temporary`) from `folders`: those whose writer process is gone, or
+    untouched for `max_age_s`.
 
-    Only names of our own pattern are touched; a missing or unreadable folder is skipped.
-    Returns the files removed.
+    Only regular files of this user whose names carry our marker are touched (never a
+    user's `.notes.2024.final.tmp`, a symlink or a folder); a missing or unreadable folder
+    is skipped. Returns the files removed.
     """
     removed: list[Path] = []
     now = time.time()
@@ -238,10 +289,11 @@ def clean_stale_temporaries(
             if match is None:
                 continue
             try:
-                if not entry.is_file(follow_symlinks=False):
-                    continue
-                old = now - entry.stat(follow_symlinks=False).st_mtime > max_age_s
-                pid = int(match.group(1))
+                st = entry.stat(follow_symlinks=False)
+                if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+                    continue  # a link, folder or someone else's file: never ours
+                old = now - st.st_mtime > max_age_s
+                pid = int(match["pid"])
                 if (pid != os.getpid() and not _pid_alive(pid)) or old:
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))

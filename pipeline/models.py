@@ -31,7 +31,13 @@ import numpy.typing as npt
 from pipeline import skeleton
 from pipeline.features import FEATURE_VERSIONS, feature_count
 from pipeline.forest import FlatForest
-from pipeline.io import atomic_path, file_sha256, write_bytes_atomic, write_text_atomic
+from pipeline.io import (
+    atomic_path,
+    file_sha256,
+    temporaries_of,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from pipeline.pose import PoseSettings
 from pipeline.projection import ContentProjection
 from pipeline.window import WindowSpec
@@ -248,7 +254,7 @@ def save_model(model: EmotionModel, path: str | Path) -> Path:
 
 def recover_interrupted_save(path: str | Path) -> bool:
     """Finish a `save_model` killed between its two renames: when the card's sha256 is not
-    the model file's but is that of our temporary file beside it (`.NAME.PID.*.tmp`), move
+    the model file's but is that of our temporary file beside it (`temporaries_of`), move
     that file into place. Returns whether it did."""
     path = Path(path)
     try:
@@ -256,8 +262,8 @@ def recover_interrupted_save(path: str | Path) -> bool:
         expected = card.get("sha256") if isinstance(card, dict) else None
         if not isinstance(expected, str) or (path.is_file() and file_sha256(path) == expected):
             return False
-        for tmp in sorted(path.parent.glob(f".{path.name}.*.tmp")):
-            if tmp.is_file() and file_sha256(tmp) == expected:
+        for tmp in temporaries_of(path):
+            if tmp.name.endswith(".tmp") and tmp.is_file() and file_sha256(tmp) == expected:
                 os.replace(tmp, path)
                 return True
     except (OSError, ValueError):

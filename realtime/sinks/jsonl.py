@@ -19,10 +19,11 @@ Each line (see `tick_record`):
   x1, y1 of their landmarks, normalised image coordinates), and their own state, label and
   probabilities as above. The fields above it are the followed person's.
 
-The file is written under a temporary name beside the target (`.NAME.PID.partial`,
-flushed line by line) and renamed onto the target when the run ends (any way but a kill):
-a run that fails before its first line leaves the previous file as it was. A crash loses
-at most the line being written; its temporary file is removed by a later run.
+The file is written under a new temporary name beside the target
+(`.NAME.~posemotion-PID.RANDOM.partial`, created with O_EXCL so never a planted file or
+link; flushed line by line) and renamed onto the target when the run ends (any way but a
+kill): a run that fails before its first line leaves the previous file as it was. A crash
+loses at most the line being written; its temporary file is removed by a later run.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from pipeline.io import Closing, clean_stale_temporaries
+from pipeline.io import Closing, clean_stale_temporaries, new_temporary
 from realtime.capture import Frame
 from realtime.tick import PersonTick, Tick
 
@@ -97,8 +98,9 @@ class JsonlWriter(Closing):
         else:
             path = Path(target)
             clean_stale_temporaries([path.parent])
-            self._tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-            self._file = open(self._tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
+            fd, self._tmp = new_temporary(path, "partial")  # never a planted file or link
+            os.fchmod(fd, 0o644)  # mkstemp makes it private; the final file should not be
+            self._file = open(fd, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
             self._owned = True
 
     def write(self, record: dict[str, Any]) -> None:

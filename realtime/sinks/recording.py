@@ -21,7 +21,13 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.io import Closing, OutputError, check_output_location, clean_stale_temporaries
+from pipeline.io import (
+    Closing,
+    OutputError,
+    check_output_location,
+    clean_stale_temporaries,
+    new_temporary,
+)
 from pipeline.validate import check_positive
 from realtime.capture import Frame
 from realtime.tick import Tick
@@ -65,9 +71,7 @@ class VideoRecorder(Closing):
         self.fps = float(fps)
         self.size_wh: tuple[int, int] | None = None
         self.frames_written = 0
-        self._tmp = self.path.with_name(
-            f".{self.path.stem}.{os.getpid()}.partial{self.path.suffix}"
-        )
+        self._tmp: Path | None = None  # created with the writer (`new_temporary`)
         clean_stale_temporaries([self.path.parent])  # ours, left by a run that was killed
         self._queue: queue.Queue[npt.NDArray[np.uint8] | None] = queue.Queue(maxsize=queue_size)
         self._writer: Any = None
@@ -92,6 +96,12 @@ class VideoRecorder(Closing):
     def _open(self, size_wh: tuple[int, int]) -> None:
         import cv2
 
+        try:  # a new file (O_EXCL): never a file or link planted at a guessable name
+            fd, self._tmp = new_temporary(self.path, "partial", keep_suffix=True)
+        except OSError:
+            raise RuntimeError(self._why_not_opened(size_wh)) from None
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; the final file should not be
+        os.close(fd)
         writer = cv2.VideoWriter(
             str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), self.fps, size_wh
         )
@@ -150,7 +160,7 @@ class VideoRecorder(Closing):
         self._closed = True
         if self._writer is None:
             return None
-        assert self._thread is not None
+        assert self._thread is not None and self._tmp is not None
         if self._thread.is_alive():
             self._queue.put(None)  # the writer drains the queue, so this cannot block for long
             self._thread.join()

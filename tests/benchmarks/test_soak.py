@@ -13,8 +13,8 @@ from benchmarks import soak
 
 
 def test_jsonl_tail_counts_only_complete_lines(tmp_path: Path) -> None:
-    path = tmp_path / "ticks.jsonl"
-    tail = soak.JsonlTail(path)
+    path = tmp_path / ".ticks.jsonl.~posemotion-12345.abcdefgh.partial"  # the app's temporary
+    tail = soak.JsonlTail(tmp_path / "ticks.jsonl", 12345)
     assert tail.update() == 0  # not created yet
     path.write_bytes(b'{"frame": 0}\n{"fra')
     assert tail.update() == 1
@@ -126,6 +126,6 @@ def test_the_tail_follows_the_file_the_app_writes_while_it_runs(tmp_path: Path) 
     with JsonlWriter(target) as writer:
         writer.write({"frame": 0})
         writer.write({"frame": 1})
-        tail = soak.JsonlTail(soak.jsonl_being_written(target, os.getpid()))
+        tail = soak.JsonlTail(target, os.getpid())
         assert tail.update() == 2
     assert target.read_text().count("\n") == 2

@@ -148,23 +148,89 @@ def test_stale_temporaries_of_our_naming_are_cleaned(tmp_path):
     dead = int(gone.stdout)
     mine = os.getpid()
     names = {
-        f".emotion.skops.{dead}.abc123.tmp": True,  # writer gone
-        f".demo.{dead}.partial.mp4": True,
-        f".out.jsonl.{mine}.k2j3.tmp": False,  # a live writer (this process)
-        f".old.json.{mine}.zz.tmp": True,  # untouched for over an hour
+        f".emotion.skops.~posemotion-{dead}.abc12_4x.tmp": True,  # writer gone
+        f".demo.mp4.~posemotion-{dead}.k2j3abcd.partial.mp4": True,
+        f".out.jsonl.~posemotion-{mine}.k2j3abcd.tmp": False,  # a live writer (this process)
+        f".old.json.~posemotion-{mine}.zzzzzzzz.tmp": True,  # untouched for over an hour
         "notes.tmp": False,  # not our naming
-        f"clip.{dead}.partial.mp4": False,  # not hidden: not ours
+        f"clip.~posemotion-{dead}.k2j3abcd.partial.mp4": False,  # not hidden: not ours
+        # #19 item 6: a user's own files that only look like temporaries of ours
+        f".thesis.{dead}.final.tmp": False,
+        f".backup.{dead}.partial": False,
+        f".emotion.skops.{dead}.abc123.tmp": False,
+        f".demo.{dead}.partial.mp4": False,
     }
     for name in names:
         (tmp_path / name).write_text("x")
     hour_ago = time.time() - 7200
-    os.utime(tmp_path / f".old.json.{mine}.zz.tmp", (hour_ago, hour_ago))
+    for name in names:  # all old: only the marker (and the writer) decide
+        if "~posemotion" not in name or name.startswith(".old"):
+            os.utime(tmp_path / name, (hour_ago, hour_ago))
     removed = {p.name for p in clean_stale_temporaries([tmp_path])}
     assert removed == {n for n, stale in names.items() if stale}
     assert clean_stale_temporaries([tmp_path / "missing"]) == []
 
 
-def test_atomic_temporaries_carry_the_writer_pid(tmp_path):
+def test_atomic_temporaries_carry_the_marker_and_the_writer_pid(tmp_path):
     with atomic_path(tmp_path / "m.skops") as tmp:
-        assert f".{os.getpid()}." in tmp.name
+        assert tmp.name.startswith(f".m.skops.~posemotion-{os.getpid()}.")
         tmp.write_bytes(b"x")
+
+
+def test_only_our_own_regular_files_are_cleaned(tmp_path):
+    """#19 item 6: a symlink, a folder or someone else's file under our naming stays."""
+    from pipeline.io import clean_stale_temporaries
+
+    dead = 2**22 + 3
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep")
+    link = tmp_path / f".a.~posemotion-{dead}.abcdefgh.tmp"
+    link.symlink_to(precious)
+    folder = tmp_path / f".b.~posemotion-{dead}.abcdefgh.tmp"
+    folder.mkdir()
+    others = tmp_path / f".c.~posemotion-{dead}.abcdefgh.tmp"
+    others.write_text("another user's")
+    if os.getuid() == 0:  # root can give it away (elsewhere: another user's file is theirs)
+        os.chown(others, 12345, 12345)
+    else:
+        others.unlink()
+    assert clean_stale_temporaries([tmp_path]) == []
+    assert link.is_symlink() and folder.is_dir() and precious.read_text() == "keep"
+    assert others.exists() or os.getuid() != 0
+
+
+def test_a_symlink_planted_at_a_temporary_name_is_never_followed(tmp_path, monkeypatch):
+    """#19 item 3: a link at the name a writer will use (an attacker can guess the pid)
+    never redirects the output; the temporary is always a new file (O_EXCL)."""
+    import tempfile
+
+    from pipeline.io import new_temporary
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    target = tmp_path / "out.jsonl"
+    # the attacker knows the random sequence: the first name mkstemp will try is planted
+    monkeypatch.setattr(tempfile, "_get_candidate_names", lambda: iter(["plantedx", "fresh123"]))
+    planted = tmp_path / f".out.jsonl.~posemotion-{os.getpid()}.plantedx.partial"
+    planted.symlink_to(victim)
+    fd, tmp = new_temporary(target, "partial")
+    with open(fd, "w") as f:
+        f.write("output")
+    assert tmp.name.endswith(".fresh123.partial") and not tmp.is_symlink()
+    assert victim.read_text() == "precious"
+
+
+def test_long_output_names_fit_their_temporary_and_too_long_ones_are_refused_early(tmp_path):
+    """#19 item 24: names of 244-250 bytes failed only after the work (temporary too long)."""
+    from pipeline.io import OutputError, check_output_location, temporaries_of
+
+    for length in (244, 250, 255):
+        target = tmp_path / ("x" * (length - 4) + ".mp4")
+        check_output_location("--out", target)
+        with atomic_path(target, keep_suffix=True) as tmp:
+            assert len(tmp.name.encode()) <= 255 and tmp.name.endswith(".tmp.mp4")
+            tmp.write_bytes(b"video")
+            assert temporaries_of(target) == [tmp]
+        assert target.read_bytes() == b"video"
+    with pytest.raises(OutputError, match="256 bytes, longer than the 255"):
+        check_output_location("--out", tmp_path / ("y" * 252 + ".mp4"))

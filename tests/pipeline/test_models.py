@@ -458,7 +458,7 @@ def test_a_save_killed_between_card_and_model_is_finished_on_load(saved, fitted)
     other = saved.parent / "other" / saved.name
     save_model(newer, other)
     pid_gone = 2**22 + 1
-    os.replace(other, saved.parent / f".{saved.name}.{pid_gone}.abcd1234.tmp")
+    os.replace(other, saved.parent / f".{saved.name}.~posemotion-{pid_gone}.abcd1234.tmp")
     os.replace(card_path(other), card_path(saved))  # the state after the card's rename
     assert load_model(saved).metadata["trained_on"] == "newer"
     assert sorted(p.name for p in saved.parent.iterdir() if p.is_file()) == [

@@ -101,7 +101,7 @@ def test_a_failed_run_keeps_the_previous_jsonl(tmp_path):
 
 
 def test_a_killed_run_leaves_a_partial_file_that_the_next_run_removes(tmp_path):
-    stale = tmp_path / f".labels.jsonl.{2**22 + 3}.partial"  # a writer pid that is gone
+    stale = tmp_path / f".labels.jsonl.~posemotion-{2**22 + 3}.abcdefgh.partial"  # writer gone
     stale.write_text('{"half": ')
     with JsonlWriter(tmp_path / "labels.jsonl") as w:
         w.write({"a": 1})

@@ -172,7 +172,7 @@ def test_temporaries_a_killed_run_left_are_removed_before_extracting(
 
     cache = KeypointCache(tmp_path / "cache")
     cache.directory.mkdir()
-    stale = cache.directory / f".{'0' * 64}.npz.{2**22 + 3}.k2j4.tmp"  # its writer is gone
+    stale = cache.directory / f".{'0' * 64}.npz.~posemotion-{2**22 + 3}.k2j4abcd.tmp"  # gone
     stale.write_bytes(b"half a cache file")
     video = write_video(tmp_path / "a.mp4", square_frames(3))
     extract_streams([VideoJob(video, (StreamRequest("a"),))], cache=cache, pose_model=fake_model)

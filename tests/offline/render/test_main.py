@@ -247,7 +247,7 @@ def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path: Path) -> None:
     data, out = tiny_dataset(tmp_path / "bandai"), tmp_path / "rendered"
     folder = out / "videos" / "Happy"
     folder.mkdir(parents=True)
-    stale = folder / f".d_walk_happy_001_view0.mp4.{2**22 + 3}.abc123.tmp.mp4"
+    stale = folder / f".d_walk_happy_001_view0.mp4.~posemotion-{2**22 + 3}.abc123xy.tmp.mp4"
     stale.write_bytes(b"half a video")
     argv = ["--dataset", str(data), "--out", str(out), "--views", "0", "--max-frames", "1"]
     assert main([*argv, "--no-progress"]) == 0

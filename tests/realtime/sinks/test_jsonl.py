@@ -61,6 +61,28 @@ def test_each_line_is_flushed_before_close(tmp_path):
     assert writer.lines == 2 and path.read_text().splitlines() == lines
 
 
+def test_a_symlink_planted_at_the_temporary_name_is_not_followed(tmp_path, monkeypatch):
+    """#19 item 3: the temporary was `.NAME.PID.partial`, opened through any link planted
+    there (onto any file the user can write); now it is a new file (O_EXCL, random name)."""
+    import os
+    import tempfile
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    monkeypatch.setattr(tempfile, "_get_candidate_names", lambda: iter(["plantedx", "fresh123"]))
+    for name in (
+        f".out.jsonl.{os.getpid()}.partial",  # the old predictable name
+        f".out.jsonl.~posemotion-{os.getpid()}.plantedx.partial",  # the first new one tried
+    ):
+        (tmp_path / name).symlink_to(victim)
+    with JsonlWriter(tmp_path / "out.jsonl") as writer:
+        writer.write({"a": 1})
+    assert victim.read_text() == "precious"
+    out = tmp_path / "out.jsonl"
+    assert not out.is_symlink() and out.read_text() == '{"a":1}\n'
+    assert out.stat().st_mode & 0o777 == 0o644
+
+
 def test_stdout(capsys):
     with JsonlWriter("-") as writer:
         writer.write({"frame": 1})

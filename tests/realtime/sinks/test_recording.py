@@ -178,12 +178,34 @@ def test_a_folder_that_cannot_take_the_recording_says_so(tmp_path, monkeypatch, 
 def test_stale_partial_recordings_of_ours_are_removed_on_the_next_run(tmp_path):
     import os
 
-    gone = tmp_path / f".out.{2**22 + 3}.partial.avi"  # a writer pid that no longer runs
-    alive = tmp_path / f".other.{os.getppid()}.partial.mp4"  # a running writer's: kept
+    gone = tmp_path / f".out.avi.~posemotion-{2**22 + 3}.abcdefgh.partial.avi"  # writer gone
+    alive = tmp_path / f".other.mp4.~posemotion-{os.getppid()}.abcdefgh.partial.mp4"  # running
     mine = tmp_path / ".notes.partial.txt"  # not our naming: never touched
-    for path in (gone, alive, mine):
+    lookalike = tmp_path / f".out.{2**22 + 3}.partial.avi"  # a user's, only looks like ours
+    for path in (gone, alive, mine, lookalike):
         path.write_bytes(b"half a video")
     with VideoRecorder(tmp_path / "out.avi", fps=30) as recorder:
         recorder.write(image(1))
-    assert not gone.exists() and alive.exists() and mine.exists()
+    assert not gone.exists() and alive.exists() and mine.exists() and lookalike.exists()
     assert (tmp_path / "out.avi").is_file()
+
+
+def test_a_symlink_planted_at_the_temporary_name_is_not_followed(tmp_path, monkeypatch):
+    """#19 item 3: the recorder's temporary was `.NAME.PID.partial.EXT`, opened through any
+    link planted there; now it is a new file under a random name (O_EXCL)."""
+    import os
+    import tempfile
+
+    victim = tmp_path / "victim.avi"
+    victim.write_bytes(b"precious")
+    monkeypatch.setattr(tempfile, "_get_candidate_names", lambda: iter(["plantedx", "fresh123"]))
+    for name in (
+        f".out.{os.getpid()}.partial.avi",  # the old predictable name
+        f".out.avi.~posemotion-{os.getpid()}.plantedx.partial.avi",  # the first new one tried
+    ):
+        (tmp_path / name).symlink_to(victim)
+    with VideoRecorder(tmp_path / "out.avi", fps=30) as recorder:
+        recorder.write(image(1))
+    assert victim.read_bytes() == b"precious"
+    assert (tmp_path / "out.avi").is_file() and not (tmp_path / "out.avi").is_symlink()
+    assert (tmp_path / "out.avi").stat().st_size > 100
