@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -301,6 +302,30 @@ def _prefetched(frames: Generator[VideoFrame, None, None], size: int) -> Iterato
                 worker.join(timeout=0.05)
 
 
+def written_video_problem(path: str | Path, frames: int) -> str | None:
+    """Why a video file just written with `frames` frames is not complete, or None.
+
+    OpenCV's writer reports no failed write (a full disk, a file size limit): the file
+    is then cut short, its index or header missing. Checked by opening it, comparing the
+    frame count its header gives and decoding its last frame (a seek, not a full read).
+    """
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            return "the file cannot be read back (cut short: is the disk full?)"
+        found = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        if found != frames:
+            return f"the file holds {found} of the {frames} frames written (is the disk full?)"
+        capture.set(cv2.CAP_PROP_POS_FRAMES, frames - 1)
+        if not capture.read()[0]:
+            return "its last frame cannot be decoded (cut short: is the disk full?)"
+    finally:
+        capture.release()
+    return None
+
+
 def write_video(
     frames: Iterable[npt.NDArray[np.uint8]],
     path: str | Path,
@@ -310,12 +335,15 @@ def write_video(
     """Write BGR frames to an .mp4 (MPEG-4 Part 2, "mp4v") atomically; returns the count.
 
     The file is written under a temporary name beside `path` and renamed when complete,
-    so an interrupted run never leaves a truncated video under the final name.
+    so an interrupted run never leaves a truncated video under the final name; a file
+    that cannot be read back complete (`written_video_problem`, e.g. a full disk) is
+    never renamed: OSError naming `path`.
     `progress(1)` is called after each frame.
 
     Raises:
         ValueError: `path` does not end in .mp4, or no frames.
         RuntimeError: OpenCV cannot open a video writer.
+        OSError: the file written is not complete (the previous one is kept).
     """
     import cv2
 
@@ -346,4 +374,7 @@ def write_video(
         finally:
             if writer is not None:
                 writer.release()
+        problem = written_video_problem(tmp, count)
+        if problem is not None:  # the previous file stays (atomic_path)
+            raise OSError(errno.EIO, f"writing the video failed: {problem}", str(path))
     return count

@@ -37,6 +37,7 @@ from typing import IO, Any
 
 from pipeline.io import Closing, clean_stale_temporaries, new_temporary
 from realtime.capture import Frame
+from realtime.sinks import finalised
 from realtime.tick import PersonTick, Tick
 
 STDOUT = "-"
@@ -86,12 +87,14 @@ class JsonlWriter(Closing):
     Args:
         target: output path, or "-" for standard output (left open on close). A file is
             written under a temporary name and renamed onto `target` by `close` once a
-            line was written; until then the previous file stays as it was.
+            line was written; until then the previous file stays as it was, and so it does
+            when a write fails or the run fails (`realtime.sinks.finalised`).
     """
 
     def __init__(self, target: str | Path) -> None:
         self.target = str(target)
         self.lines = 0
+        self._failed = False
         if self.target == STDOUT:
             self._file: IO[str] = sys.stdout
             self._owned = False
@@ -108,26 +111,41 @@ class JsonlWriter(Closing):
             self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
             self._file.flush()
         except OSError as e:
-            raise OSError(
-                e.errno,
-                f"cannot write the JSONL ({e.strerror or e}); free some space or choose "
-                "another --jsonl",
-                self.target,
-            ) from None
+            self._failed = True
+            raise self._named(e) from None
         self.lines += 1
 
-    def close(self) -> None:
-        """Flush; a file is renamed onto the target if a line was written, else dropped."""
+    def _named(self, e: OSError) -> OSError:
+        return OSError(
+            e.errno,
+            f"cannot write the JSONL ({e.strerror or e}); free some space or choose "
+            "another --jsonl; the previous file was kept",
+            self.target,
+        )
+
+    def close(self, keep: bool = True) -> None:
+        """Flush and close; a file is renamed onto the target if a line was written, every
+        write succeeded and `keep` (the run did not fail); else the previous file stays.
+
+        Raises:
+            OSError: the last lines could not be written (a full disk), naming the target.
+        """
         if self._owned and not self._file.closed:
             try:
-                self._file.close()
+                self._file.close()  # its last flush can fail too
+            except OSError as e:
+                self._failed = True
+                raise self._named(e) from None
             finally:
-                if self.lines:
+                if self.lines and keep and not self._failed:
                     os.replace(self._tmp, self.target)
                 else:
                     self._tmp.unlink(missing_ok=True)
         elif not self._owned:
             self._file.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(keep=finalised(*exc))
 
 
 class JsonlSink:

@@ -5,13 +5,15 @@ size; the codec follows the file extension. Frames go through a bounded queue to
 thread, so encoding runs beside the processing loop and memory stays fixed. The file is
 written under a temporary name beside the target and renamed into place by `close`, which
 runs on every exit path (it is a context manager), so the target is always a complete,
-playable file: the previous one until the run ends, then the new one. `RecordSink` feeds
+playable file: the previous one until the run ends, then the new one, checked to read back
+complete (OpenCV reports no failed write, e.g. on a full disk). A run that fails
+(`realtime.sinks.finalised`) keeps the previous file. `RecordSink` feeds
 it from the loop, one frame per source frame.
 """
 
 from __future__ import annotations
 
-import logging
+import errno
 import os
 import queue
 import threading
@@ -29,10 +31,10 @@ from pipeline.io import (
     new_temporary,
 )
 from pipeline.validate import check_positive
+from pipeline.video import written_video_problem
 from realtime.capture import Frame
+from realtime.sinks import finalised
 from realtime.tick import Tick
-
-log = logging.getLogger(__name__)
 
 # File extension -> FourCC. OpenCV's pip wheels carry no H.264 encoder, so MP4 uses MPEG-4 Part 2.
 CODECS: Final[dict[str, str]] = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
@@ -78,6 +80,7 @@ class VideoRecorder(Closing):
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._closed = False
+        self._kept = False  # the file was moved into place
 
     def write(self, image: npt.NDArray[np.uint8], count: int = 1) -> None:
         """Queue `image` to be written `count` times (count > 1 fills dropped frames)."""
@@ -150,13 +153,18 @@ class VideoRecorder(Closing):
         except BaseException as e:  # reported by the next write or by close
             self._error = e
 
-    def close(self) -> Path | None:
-        """Finish writing, release the writer and move the file into place.
+    def close(self, keep: bool = True) -> Path | None:
+        """Finish writing, release the writer and move the file into place, if `keep` (the
+        run did not fail) and the file reads back complete; else the previous file stays.
 
-        Returns the file, or None when no frame was ever written (nothing is created).
+        Returns the file, or None when no frame was ever written or `keep` is False.
+
+        Raises:
+            OSError: the file is not complete (a full disk), naming the target.
+            RuntimeError: the writer thread failed.
         """
         if self._closed:
-            return self.path if self._writer is not None else None
+            return self.path if self._kept else None
         self._closed = True
         if self._writer is None:
             return None
@@ -165,13 +173,27 @@ class VideoRecorder(Closing):
             self._queue.put(None)  # the writer drains the queue, so this cannot block for long
             self._thread.join()
         self._writer.release()
-        if self.frames_written == 0:
+        try:
+            if self._error is not None:
+                raise RuntimeError(
+                    f"recording to {self.path} failed: {self._error}; the previous file was kept"
+                )
+            if self.frames_written == 0 or not keep:
+                return None
+            problem = written_video_problem(self._tmp, self.frames_written)
+            if problem is not None:
+                raise OSError(
+                    errno.EIO, f"recording failed: {problem}; the previous file was kept",
+                    str(self.path),
+                )  # fmt: skip
+            os.replace(self._tmp, self.path)
+            self._kept = True
+            return self.path
+        finally:
             self._tmp.unlink(missing_ok=True)
-            return None
-        os.replace(self._tmp, self.path)
-        if self._error is not None:
-            log.warning("recording to %s stopped early: %s", self.path, self._error)
-        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(keep=finalised(*exc))
 
 
 class RecordSink:

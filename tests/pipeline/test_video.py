@@ -170,3 +170,42 @@ def test_max_side_scales_frames_keeping_aspect(small_mp4: Path) -> None:
     assert frames[0].image.shape == (24, 32, 3)  # 64x48 -> 32x24
     assert len(frames) == N_FRAMES
     assert list(iter_frames(small_mp4, max_side=640))[0].image.shape == (H, W, 3)  # fits already
+
+
+def test_write_video_on_a_full_disk_keeps_the_previous_file_and_names_it(tmp_path: Path) -> None:
+    """#19 item 7: OpenCV reports no failed write; a render on a full disk replaced the
+    previous video with a cut-short one and said "wrote"."""
+    from tests.full_disk import run_with_file_size_limit
+
+    path = tmp_path / "render.mp4"
+    path.write_bytes(b"previous render")
+    result = run_with_file_size_limit(
+        f"""
+        import numpy as np
+        from pipeline.video import write_video
+        rng = np.random.default_rng(0)
+        frames = (rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(60))
+        try:
+            write_video(frames, {str(path)!r}, 30.0)
+        except OSError as e:
+            print(e.filename, "|", e.strerror)
+        """,
+        limit_bytes=200_000,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{path} | writing the video failed: "), result.stdout
+    assert path.read_bytes() == b"previous render"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["render.mp4"]
+
+
+def test_write_video_checks_what_it_wrote(tmp_path: Path) -> None:
+    from pipeline.video import write_video, written_video_problem
+
+    path = tmp_path / "ok.mp4"
+    frames = [np.full((32, 48, 3), i * 20, np.uint8) for i in range(7)]
+    assert write_video(iter(frames), path, 10.0) == 7
+    assert written_video_problem(path, 7) is None
+    assert "holds 7 of the 8 frames" in (written_video_problem(path, 8) or "")
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert "cannot be read back" in (written_video_problem(cut, 7) or "")

@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from realtime.capture import SourceFailed
 from realtime.sinks.jsonl import JsonlWriter, tick_record
 from realtime.tick import CLASSIFIED, NO_PERSON, Decision, StageTimes, Tick
+from tests.full_disk import run_with_file_size_limit
 
 CLASSES = ("calm", "lively")
 
@@ -92,3 +94,67 @@ def test_stdout(capsys):
 def test_unwritable_path(tmp_path):
     with pytest.raises(FileNotFoundError):
         JsonlWriter(tmp_path / "missing" / "out.jsonl")
+
+
+def test_a_full_disk_keeps_the_previous_jsonl_and_names_it(tmp_path):
+    """#19 item 7: a full disk (here a file size limit: the same failed write) named no
+    file and replaced the previous JSONL with the part written."""
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"previous": "run"}\n')
+    result = run_with_file_size_limit(
+        f"""
+        from realtime.sinks.jsonl import JsonlWriter
+        try:
+            with JsonlWriter({str(path)!r}) as writer:
+                for i in range(100_000):
+                    writer.write({{"frame": i, "pad": "x" * 100}})
+        except OSError as e:
+            print(e.filename, "|", e.strerror)
+        """,
+        limit_bytes=50_000,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{path} | cannot write the JSONL (File too large)")
+    assert "the previous file was kept" in result.stdout
+    assert path.read_text() == '{"previous": "run"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl"]
+
+
+def test_a_failed_close_keeps_the_previous_jsonl_and_names_it(tmp_path, monkeypatch):
+    path = tmp_path / "labels.jsonl"
+    path.write_text("previous\n")
+    writer = JsonlWriter(path)
+    writer.write({"a": 1})
+    real = writer._file
+
+    class LastFlushFails:
+        closed = False
+
+        def close(self):
+            real.close()
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "_file", LastFlushFails())
+    with pytest.raises(OSError) as e:
+        writer.close()
+    assert e.value.filename == str(path) and "No space left" in e.value.strerror
+    assert path.read_text() == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("error", "kept"),
+    [
+        (SourceFailed("camera unplugged"), True),
+        (KeyboardInterrupt(), True),
+        (ValueError("expected 10 features, got 96"), False),  # #19 item 8
+    ],
+)
+def test_a_failed_run_replaces_no_jsonl(tmp_path, error, kept):
+    path = tmp_path / "labels.jsonl"
+    path.write_text("previous\n")
+    with pytest.raises(type(error)), JsonlWriter(path) as writer:
+        writer.write({"a": 1})
+        raise error
+    assert path.read_text() == ('{"a":1}\n' if kept else "previous\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl"]

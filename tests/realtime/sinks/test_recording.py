@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from realtime.capture import Frame
+from realtime.capture import Frame, SourceFailed
 from realtime.sinks.recording import RecordSink, VideoRecorder, codec_for
+from tests.full_disk import run_with_file_size_limit
 
 
 def read_back(path):
@@ -56,13 +57,27 @@ def test_writes_a_playable_file_with_size_count_and_rate(tmp_path, name):
     assert not list(tmp_path.glob(".*partial*"))
 
 
-def test_finalised_when_the_run_fails(tmp_path):
+@pytest.mark.parametrize(
+    ("error", "kept"),
+    [
+        (SourceFailed("camera unplugged"), True),  # the run ends early: what it saw is kept
+        (KeyboardInterrupt(), True),  # a second Ctrl-C
+        (RuntimeError("the model failed"), False),  # #19 item 8: a failed run replaces nothing
+        (OSError(28, "No space left on device"), False),
+    ],
+)
+def test_finalised_when_the_source_fails_or_on_ctrl_c_not_when_the_run_fails(tmp_path, error, kept):
     path = tmp_path / "crash.mp4"
-    with pytest.raises(RuntimeError, match="boom"), VideoRecorder(path, fps=30.0) as rec:
+    path.write_bytes(b"previous recording")
+    with pytest.raises(type(error)), VideoRecorder(path, fps=30.0) as rec:
         for i in range(5):
             rec.write(image(i))
-        raise RuntimeError("boom")
-    assert len(read_back(path)[0]) == 5
+        raise error
+    if kept:
+        assert len(read_back(path)[0]) == 5
+    else:
+        assert path.read_bytes() == b"previous recording"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crash.mp4"]
 
 
 def test_previous_file_kept_until_the_new_one_is_complete(tmp_path):
@@ -209,3 +224,29 @@ def test_a_symlink_planted_at_the_temporary_name_is_not_followed(tmp_path, monke
     assert victim.read_bytes() == b"precious"
     assert (tmp_path / "out.avi").is_file() and not (tmp_path / "out.avi").is_symlink()
     assert (tmp_path / "out.avi").stat().st_size > 100
+
+
+@pytest.mark.parametrize("name", ["full.mp4", "full.avi"])
+def test_a_full_disk_keeps_the_previous_recording_and_names_the_file(tmp_path, name):
+    """#19 item 7: OpenCV's writer reports no failed write; the recording was renamed into
+    place cut short and the run said "wrote"."""
+    path = tmp_path / name
+    path.write_bytes(b"previous recording")
+    result = run_with_file_size_limit(
+        f"""
+        import numpy as np
+        from realtime.sinks.recording import VideoRecorder
+        noise = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+        try:
+            with VideoRecorder({str(path)!r}, fps=30.0) as rec:
+                rec.write(noise, count=60)
+        except OSError as e:
+            print(e.filename, e.strerror)
+        """,
+        limit_bytes=200_000,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{path} recording failed: "), result.stdout
+    assert "previous file was kept" in result.stdout
+    assert path.read_bytes() == b"previous recording"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
