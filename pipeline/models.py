@@ -417,6 +417,13 @@ def _from_payload(path: Path, payload: dict[str, Any]) -> EmotionModel:
         raise ModelError(
             f"{path} holds no fitted classifier with predict_proba; retrain it with train.py"
         )
+    if not all(isinstance(k, str) for k in known):
+        raise ModelError(f"{path}: its classifier's classes {list(known)[:5]} are not names; "
+                         "retrain it with train.py")  # fmt: skip
+    expects = getattr(pipeline, "n_features_in_", n_features)
+    if not isinstance(expects, (int, np.integer)) or expects != n_features:
+        raise ModelError(f"{path}: its classifier expects {expects!r:.40} features, its header "
+                         f"says {n_features}; retrain it with train.py")  # fmt: skip
     if sorted(map(str, known)) != sorted(classes):
         raise ModelError(
             f"{path}: its classifier knows {sorted(map(str, known))}, its header says "

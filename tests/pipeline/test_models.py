@@ -240,6 +240,30 @@ def test_another_feature_count(tmp_path: Path) -> None:
         load_model(path)
 
 
+def test_a_classifier_fitted_on_another_feature_count_is_refused(tmp_path: Path) -> None:
+    """#19 items 8, 19: a header saying the right count over a classifier fitted on 10
+    features loaded, then failed mid-run ("operands could not be broadcast")."""
+    x, y = _data()
+    pipeline = make_classifier("rf", "none", seed=0).fit(x[:, :10], y)
+    header = EmotionModel(pipeline, CLASSES, "motion", WindowSpec(), 10).header()
+    path = tmp_path / "ten.skops"
+    _write_with_card(path, {**header, "n_features": N_FEATURES, "pipeline": pipeline})
+    with pytest.raises(ModelError, match=rf"expects 10 features, its header says {N_FEATURES}"):
+        load_model(path)
+
+
+def test_a_classifier_with_numbers_for_classes_is_refused(tmp_path: Path, fitted) -> None:
+    """#19 item 19: integer classes gave "'0' is not in list"."""
+    x, y = _data()
+    numbers = np.unique(y, return_inverse=True)[1]
+    pipeline = make_classifier("rf", "none", seed=0).fit(x, numbers)
+    path = tmp_path / "numbers.skops"
+    payload = {**fitted.header(), "classes": ["0", "1", "2"], "pipeline": pipeline}
+    _write_with_card(path, payload)
+    with pytest.raises(ModelError, match=r"classes \[0, 1, 2\] are not names"):
+        load_model(path)
+
+
 def test_another_joint_set(tmp_path: Path, fitted: EmotionModel) -> None:
     path = tmp_path / "joints.skops"
     save_model(EmotionModel(fitted.pipeline, CLASSES, "motion", fitted.window, N_FEATURES,
