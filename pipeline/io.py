@@ -169,7 +169,8 @@ def _same(a: Path, b: Path) -> bool:
 def check_outputs(
     inputs: Mapping[str, str | Path | None], outputs: Mapping[str, str | Path | None]
 ) -> None:
-    """Refuse an output that is the same file as an input or as another output.
+    """Refuse an output that is the same file as an input or as another output, or lies
+    inside an input folder (a dataset: the output could overwrite one of its files).
 
     Args:
         inputs, outputs: what each path is called for the user (e.g. "--video") -> the path
@@ -187,6 +188,11 @@ def check_outputs(
                 raise OutputError(
                     f"{name} {out} is the same file as the input {other} {path}: writing it "
                     f"would destroy the input; choose another {name} path"
+                )
+            if path.is_dir() and resolved(out).is_relative_to(resolved(path)):
+                raise OutputError(
+                    f"{name} {out} is inside the input {other} {path}: writing it could "
+                    f"overwrite the input's files; choose a {name} path outside it"
                 )
         for other, path in named_out[:i]:
             if _same(out, path):

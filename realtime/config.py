@@ -15,6 +15,7 @@ from typing import Any, Final
 from pipeline.io import check_output_location, check_outputs
 from pipeline.models import DEFAULT_MODEL, card_path
 from pipeline.video import MIN_MAX_SIDE
+from realtime import demo
 from realtime.capture import DEFAULT_RETRY_S
 from realtime.sinks.recording import codec_for
 from realtime.smoothing import LabelDecider, make_smoother
@@ -95,6 +96,7 @@ class RealtimeConfig:
                 "--model": self.model_path,
                 "model card": card_path(self.model_path),
                 "--pose-model": self.pose_model,
+                "the cached demo clip": demo.clip_path() if self.demo else None,
             },
             outputs,
         )

@@ -82,7 +82,9 @@ def test_oserror_is_one_line_naming_the_path(capsys, tmp_path, monkeypatch) -> N
         raise OSError(28, "No space left on device", str(tmp_path / "cache" / "k.npz"))
 
     monkeypatch.setattr(experiment, "train", full)
-    code, err = run(capsys, "train", "--data", tmp_path, "--no-render", "--out", tmp_path / "m")
+    (tmp_path / "data").mkdir()
+    code, err = run(capsys, "train", "--data", tmp_path / "data", "--no-render", "--out",
+                    tmp_path / "m")  # fmt: skip
     one_line(code, err, r"No space left on device: .*k\.npz")
 
 

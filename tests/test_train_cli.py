@@ -200,7 +200,7 @@ BAD_INPUTS = {
         r"unknown label\(s\) \['Bogus'\]; valid: " + ", ".join(EMOTIONS) + "$",
     ),
     "truncated bvh": (
-        truncated_mocap,
+        lambda tmp: truncated_mocap(tmp / "m"),
         [],
         r"data/dataset-1_walk_sad_001\.bvh: MOTION is truncated: 'Frames: 75' but 10 rows",
     ),

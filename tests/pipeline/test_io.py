@@ -105,6 +105,26 @@ def test_check_outputs_refuses_an_output_equal_to_an_input_even_through_a_symlin
     assert video.read_bytes() == b"source"
 
 
+def test_check_outputs_refuses_an_output_inside_an_input_folder(tmp_path):
+    """#19 item 5: `train.py train --data D --out D/data/clip.bvh` overwrote the clip."""
+    from pipeline.io import OutputError, check_outputs
+
+    data = tmp_path / "D"
+    (data / "data").mkdir(parents=True)
+    (data / "data" / "clip.bvh").write_text("HIERARCHY")
+    link = tmp_path / "also-D"
+    link.symlink_to(data)
+    for out in (data / "data" / "clip.bvh", data / "model.skops", link / "new" / "x.skops"):
+        with pytest.raises(
+            OutputError, match=r"--out .* is inside the input --data .*D: .*outside"
+        ):
+            check_outputs({"--data": data}, {"--out": out})
+    with pytest.raises(OutputError, match="is inside the input --data"):
+        check_outputs({"--data": data}, {"--report-dir": data / "reports"})
+    check_outputs({"--data": data}, {"--out": tmp_path / "D-model.skops"})  # beside: fine
+    check_outputs({"--video": data / "data" / "clip.bvh"}, {"--out": data / "data" / "o.mp4"})
+
+
 @pytest.mark.parametrize(
     "make, pattern",
     [

@@ -24,3 +24,20 @@ def test_config_is_frozen():
     config = RealtimeConfig(camera=0)
     with pytest.raises(AttributeError):
         config.camera = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("option", ["record", "jsonl"])
+def test_demo_outputs_never_overwrite_the_cached_demo_clip(tmp_path, monkeypatch, option):
+    """#19 item 9: `--demo --record <the cached clip>` overwrote the clip."""
+    from realtime import demo
+
+    monkeypatch.setenv("POSEMOTION_CACHE", str(tmp_path / "cache"))
+    clip = demo.clip_path()
+    clip.parent.mkdir(parents=True)
+    clip.write_bytes(b"the demo footage")
+    with pytest.raises(
+        ValueError,
+        match=rf"--{option} .*cam02.mp4 is the same file as the input the cached demo clip",
+    ):
+        RealtimeConfig(demo=True, **{option: clip})
+    RealtimeConfig(demo=True, **{option: tmp_path / "out.mp4"})
