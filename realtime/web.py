@@ -52,6 +52,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+class _OneLine(logging.Filter):
+    """aiohttp's "Error handling request" records as one line without a traceback; a
+    malformed request (the client's doing, any client can send one) is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            return False
+        if error is not None:
+            text = " ".join(str(error).split())[:200]
+            record.msg, record.args = f"{record.getMessage()}: {type(error).__name__}: {text}", ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+# the logger aiohttp's request handlers report to (instead of its own "aiohttp.server")
+_requests_log = log.getChild("requests")
+_requests_log.addFilter(_OneLine())
+
 # records a slow /events client can fall behind by before the oldest are dropped
 RECORDS_KEPT: Final[int] = 256
 JPEG_QUALITY: Final[int] = 80
@@ -264,7 +286,9 @@ class WebServer:
         app.router.add_get("/stream.mjpg", self._stream)
         app.router.add_get("/events", self._events)
         app.on_shutdown.append(self._on_shutdown)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=1.0, logger=_requests_log
+        )
         await runner.setup()
         site = web.SockSite(runner, sock)
         await site.start()

@@ -342,3 +342,28 @@ def test_token_rule_off_the_default_address() -> None:
 def test_busy_port_is_an_error_before_anything_runs(server: WebServer) -> None:
     with pytest.raises(OSError, match="cannot serve on 127.0.0.1"):
         WebServer(ServeAddress("127.0.0.1", server.port), LiveHub(), CLASSES).start()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /\x00 HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"GET / HTTP/9.9\r\nHost: localhost\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nX: " + b"a" * 20000 + b"\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: x\r\n\r\n",
+    ],
+)
+def test_malformed_requests_print_no_traceback(server: WebServer, caplog, raw: bytes) -> None:
+    """#19 item 14: any client, even without the token, made aiohttp log tracebacks onto
+    the app's terminal."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(raw)
+    assert sock.recv(64).startswith(b"HTTP/1.")  # 400, after the error was logged
+    sock.close()
+    time.sleep(0.1)
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
+    assert "Traceback" not in caplog.text
