@@ -10,11 +10,14 @@ compare them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from pipeline.projection import ContentProjection
 
 
 @dataclass(frozen=True)
@@ -95,3 +98,42 @@ class FlatForest:
                 node = children[(node << 1) + go_right]
         mean: npt.NDArray[np.float64] = self.proba[np.atleast_2d(node)].mean(axis=1)
         return mean
+
+
+def fast_predictor(
+    pipeline: Any,
+) -> Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float64]] | None:
+    """scaler (or content projection) -> forest pipelines as numpy arithmetic + `FlatForest`
+    (same probabilities, ~0.2 ms instead of ~13 ms for one window); None for others."""
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    steps = [est for _, est in getattr(pipeline, "steps", []) if not hasattr(est, "fit_resample")]
+    if len(steps) != 2:
+        return None
+    first, forest = steps
+    if not isinstance(forest, (RandomForestClassifier, ExtraTreesClassifier)):
+        return None
+    if getattr(forest, "n_outputs_", 1) != 1:
+        return None
+    flat = FlatForest.from_estimator(forest)
+    if type(first) is ContentProjection:
+        projection = first
+
+        def project(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+            # the transform itself (float64), then the trees' float32 comparison
+            return flat.predict_proba(projection.transform(x).astype(np.float32))
+
+        return project
+    if type(first) is not StandardScaler or not (first.with_mean and first.with_std):
+        return None
+    scaler = first
+
+    def predict(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        # StandardScaler.transform's arithmetic, with its rounding in the input's precision
+        x = np.asarray(x)
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+        z = (x - scaler.mean_).astype(dtype, copy=False)
+        return flat.predict_proba((z / scaler.scale_).astype(dtype, copy=False))
+
+    return predict

@@ -514,3 +514,28 @@ def test_save_refuses_a_path_that_is_not_a_regular_file(tmp_path, fitted) -> Non
     assert fifo.is_fifo() and not card_path(fifo).exists()
     with pytest.raises(ModelError, match="not a regular file"):
         save_model(fitted, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+@pytest.mark.parametrize("which", ["model", "card"])
+def test_a_folder_or_fifo_is_named_as_such_not_as_missing(saved: Path, kind, which) -> None:
+    """#19 item 17: a directory or FIFO given as the model (or at its card's path) was
+    reported "not found" (and a FIFO card would block the read)."""
+    target = saved if which == "model" else card_path(saved)
+    target.unlink()
+    if kind == "directory":
+        target.mkdir()
+    else:
+        os.mkfifo(target)
+    shown = "a directory" if kind == "directory" else "not a regular file \\(a FIFO or device\\)"
+    with pytest.raises(
+        ModelError, match=rf"model {'path' if which == 'model' else 'card'} .* is {shown}"
+    ):
+        load_model(saved)
+
+
+def test_a_deeply_nested_card_is_one_clear_error(saved: Path) -> None:
+    """#19 item 16: "maximum recursion depth exceeded", naming no file."""
+    card_path(saved).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelError, match=r"model card .*emotion.card.json is nested too deeply"):
+        load_model(saved)
