@@ -18,19 +18,22 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
-from offline.cluster import check_address
-from offline.console import our_lines_only, progress_bars
-from offline.datasets.registry import KINDS
-from offline.training import experiment, report
-from offline.training.classifiers import BALANCING, MODEL_FACTORIES
-from offline.training.evaluation import TrainSettings
-from offline.training.recipe import SHARED_MOCAP, Recipe, Resources
-from pipeline.features import FEATURE_SETS
-from pipeline.io import error_line, prepare_outputs, write_text_atomic
-from pipeline.models import DEFAULT_MODEL, card_path, recover_interrupted_save
-from pipeline.pose import PoseSettings
-from pipeline.validate import ArgumentParser, number
-from pipeline.window import WindowSpec
+from offline.entry import interrupt_at_startup, prepare_compare_outputs, prepare_train_outputs
+
+with interrupt_at_startup():  # Ctrl-C while numpy, OpenCV, sklearn load: one line, 130
+    from offline.cluster import check_address
+    from offline.console import our_lines_only, progress_bars
+    from offline.datasets.registry import KINDS
+    from offline.training import experiment, report
+    from offline.training.classifiers import BALANCING, MODEL_FACTORIES
+    from offline.training.evaluation import TrainSettings
+    from offline.training.recipe import SHARED_MOCAP, Recipe, Resources
+    from pipeline.features import FEATURE_SETS
+    from pipeline.io import error_line, write_text_atomic
+    from pipeline.models import DEFAULT_MODEL
+    from pipeline.pose import PoseSettings
+    from pipeline.validate import ArgumentParser, number
+    from pipeline.window import WindowSpec
 
 R, T, W, G, RES = Recipe(), TrainSettings(), WindowSpec(), experiment.Grid(), Resources()
 OUT = experiment.TrainOutputs(out=DEFAULT_MODEL)
@@ -83,9 +86,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         test_data=tuple(args.test_data or ()), repeats=args.repeats,
         cluster_samples=args.cluster_samples, quick=args.quick,
     )  # fmt: skip
-    recover_interrupted_save(outputs.out)  # then outputs checked, stale temporaries removed
-    prepare_outputs({f"--data {d}": d for d in args.data or ()}, {"--out": outputs.out,
-        "model card": card_path(outputs.out)}, {"--report-dir": args.report_dir})  # fmt: skip
+    prepare_train_outputs(recipe_from(args), outputs)  # after recovering a cut save
     run = experiment.train(recipe_from(args), resources_from(args), outputs)
     print(report.scores_table(run.rows))
     if run.video_eval and run.video_eval.per_view:
@@ -113,7 +114,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     grid = experiment.Grid(tuple(args.features_grid), tuple(args.window_grid),
                            tuple(args.model_grid), args.rate)  # fmt: skip
-    prepare_outputs({f"--data {d}": d for d in args.data or ()}, {"--out-md": args.out_md})
+    prepare_compare_outputs(recipe_from(args), args.test_data, args.out_md)
     res = resources_from(args)
     lines = experiment.compare(recipe_from(args), grid, res, tuple(args.test_data or ()))
     if args.out_md:
@@ -229,11 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["train", *argv]  # `python train.py [options]` trains
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    if getattr(args, "trust_pickle", False):
-        print("warning: --trust-pickle: a pickle model may run code when loaded", file=sys.stderr)
     try:
+        args = build_parser().parse_args(argv)
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        if getattr(args, "trust_pickle", False):
+            print("warning: --trust-pickle: a pickle model may run code on load", file=sys.stderr)
         with our_lines_only():  # warnings shown; mediapipe's lines muted: errors are one line
             return int(args.func(args))
     except (ValueError, RuntimeError, OSError) as e:  # one line naming the path, never a traceback

@@ -274,11 +274,11 @@ def _note(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m realtime`; returns the exit code."""
-    args = build_parser().parse_args(argv)  # argparse exits 2 on bad flags
-    _setup_logging()
-    if args.trust_pickle:
-        print(TRUST_PICKLE_WARNING, file=sys.stderr)
     try:
+        args = build_parser().parse_args(argv)  # argparse exits 2 on bad flags
+        _setup_logging()
+        if args.trust_pickle:
+            print(TRUST_PICKLE_WARNING, file=sys.stderr)
         app.run(RealtimeConfig.from_args(args), notify=_note)
     except SourceFailed as e:
         print(f"error: {_one_line(e)}; the outputs were finalised", file=sys.stderr)
@@ -286,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, RuntimeError, OSError) as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+    except KeyboardInterrupt:  # while starting, or a second Ctrl-C during shutdown
+        print("interrupted", file=sys.stderr)
         return 130
     return 0
 

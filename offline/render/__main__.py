@@ -17,19 +17,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from offline import cluster
-from offline.cluster import check_address
-from offline.console import progress_bars
-from offline.datasets.mocap import DEFAULT_STYLES
-from offline.keypoints.report import shorten
-from offline.labels import STYLE_LABELS
-from offline.mocap.body import BANDAI, BodyMap
-from offline.mocap.bvh import DEFAULT_UNIT_M
-from offline.mocap.virtual_camera import VirtualCamera
-from offline.render.clip import render_bvh
-from offline.render.dataset import DEFAULT_VIEWS, check_view, plan_dataset, render_jobs
-from pipeline.io import check_outputs, error_line, prepare_outputs
-from pipeline.validate import number
+from offline.entry import interrupt_at_startup
+
+with interrupt_at_startup():  # Ctrl-C while numpy and OpenCV load: one line, exit 130
+    from offline import cluster
+    from offline.cluster import check_address
+    from offline.console import progress_bars
+    from offline.datasets.mocap import DEFAULT_STYLES
+    from offline.keypoints.report import shorten
+    from offline.labels import STYLE_LABELS
+    from offline.mocap.body import BANDAI, BodyMap
+    from offline.mocap.bvh import DEFAULT_UNIT_M
+    from offline.mocap.virtual_camera import VirtualCamera
+    from offline.render.clip import render_bvh
+    from offline.render.dataset import DEFAULT_VIEWS, check_view, plan_dataset, render_jobs
+    from pipeline.io import check_outputs, error_line, prepare_outputs
+    from pipeline.validate import number
 
 
 class _UsageError(Exception):
