@@ -17,6 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, TypeVar
 
+from pipeline.reading import NotAFileError as NotAFileError
+from pipeline.reading import check_regular_file as check_regular_file
+from pipeline.reading import open_regular as open_regular
+from pipeline.reading import read_bytes as read_bytes
+from pipeline.reading import read_json as read_json
+from pipeline.reading import read_text as read_text
+
 # Temporary files of ours: `.NAME.~posemotion-PID.RANDOM.KIND[.ext]` (`new_temporary`), KIND
 # "tmp" (atomic_path) or "partial" (the JSONL writer, the recorder); PID is the writer's
 # process id. The marker is what `clean_stale_temporaries` goes by: a user's own
@@ -126,23 +133,6 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def read_text(path: str | Path, what: str = "file", *, encoding: str = "utf-8") -> str:
-    """The text of a UTF-8 file (`encoding` "utf-8-sig" also takes a leading BOM).
-
-    Raises:
-        FileNotFoundError, OSError: as `open` does (the path in `filename`).
-        ValueError: not UTF-8 (UTF-16 and the like): one line naming `what`, the path and
-            what to do.
-    """
-    data = Path(path).read_bytes()
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as e:
-        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) > 1 and 0 in data[:2])
-        found = "UTF-16" if utf16 else f"not UTF-8 (byte {e.start})"
-        raise ValueError(f"{what} {path} is {found} text; save it as UTF-8 and run again") from None
-
-
 def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
     """sha256 of a file's bytes, hex."""
     h = hashlib.sha256()
@@ -180,7 +170,12 @@ def check_outputs(
     Raises:
         OutputError: one line naming both options, the file, and what to do.
     """
-    named_in = [(n, Path(p)) for n, p in inputs.items() if p is not None and str(p) != "-"]
+    # a repeatable option's name may carry its path already ("--data DIR"): not said twice
+    named_in = [
+        (n.removesuffix(f" {p}"), Path(p))
+        for n, p in inputs.items()
+        if p is not None and str(p) != "-"
+    ]
     named_out = [(n, Path(p)) for n, p in outputs.items() if p is not None and str(p) != "-"]
     for i, (name, out) in enumerate(named_out):
         for other, path in named_in:

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline import skeleton
-from pipeline.io import Closing, atomic_path, error_line, user_cache_dir
+from pipeline.io import Closing, atomic_path, check_regular_file, error_line, user_cache_dir
 from pipeline.types import FloatArr
 from pipeline.validate import check_array, check_fraction
 from pipeline.video import POSE_MAX_SIDE, check_max_side
@@ -134,9 +134,7 @@ def build_default_model(path: Path) -> Path:
 
 def check_pose_model(path: str | Path) -> Path:
     """Check that `path` is a PoseLandmarker .task bundle; return it as a Path."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"pose model not found: {path}")
+    path = check_regular_file(path, "pose model")  # a folder or FIFO is named, never opened
     if not is_pose_bundle(path):
         raise ValueError(
             f"pose model {path} is not a PoseLandmarker .task bundle (a zip holding "

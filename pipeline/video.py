@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.io import atomic_path
+from pipeline.io import atomic_path, check_regular_file
 from pipeline.validate import check_positive
 
 if TYPE_CHECKING:
@@ -117,12 +117,11 @@ def resize_to(image: npt.NDArray[np.uint8], size_wh: tuple[int, int]) -> npt.NDA
 
 
 def open_capture(path: str | Path) -> cv2.VideoCapture:
-    """Open a video file, or raise FileNotFoundError / VideoError with a hint."""
+    """Open a video file, or raise FileNotFoundError / NotAFileError (a folder, FIFO or
+    device, named as such) / VideoError with a hint."""
     import cv2
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"video not found: {path}")
+    path = check_regular_file(path, "video")
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()

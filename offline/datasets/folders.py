@@ -11,7 +11,6 @@ strings: {"video": "happy/walk_01.mp4", "content": "walk", "view_deg": "35", ...
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from offline.keypoints.run import VideoJob, extract_streams
 from offline.keypoints.stream import KeypointStream, StreamRequest
 from offline.labels import EMOTIONS, LABEL_ALIASES, canonical_label
 from offline.progress import Progress
-from pipeline.io import read_text
+from pipeline.io import read_json
 from pipeline.pose import PoseSettings
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -52,9 +51,9 @@ def read_sidecar(video: Path) -> dict[str, str]:
     if not sidecar.is_file():
         return {}
     try:
-        data = json.loads(read_text(sidecar, "sidecar"))
-    except ValueError as e:
-        raise ValueError(f"sidecar {sidecar} is not valid JSON ({e}); fix or delete it") from e
+        data = read_json(sidecar, "sidecar")
+    except ValueError as e:  # not UTF-8, not JSON or nested too deeply
+        raise ValueError(f"{e}; fix or delete it") from None
     if not isinstance(data, dict):
         raise ValueError(f"sidecar {sidecar} must hold a JSON object, got {type(data).__name__}")
     return {

@@ -16,6 +16,7 @@ null (None): the renderer then places the ball of the foot from the ankle's rota
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy.typing as npt
 
 from offline.mocap.bvh import Motion
 from pipeline import skeleton as sk
-from pipeline.io import read_text
+from pipeline.io import read_json
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -108,27 +109,23 @@ class BodyMap:
         too (Toes_L is the joint below Foot_L); below another ankle it is None.
         """
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"joint map not found: {path}")
-        try:
-            data = json.loads(read_text(path, "joint map"))
-        except json.JSONDecodeError as e:
-            raise ValueError(f"joint map {path} is not valid JSON: {e}") from None
+        data = read_json(path, "joint map")
         known = {f.name for f in fields(cls)}
         if not isinstance(data, dict) or set(data) - known:
-            unknown = sorted(set(data) - known) if isinstance(data, dict) else data
+            unknown = sorted(set(data) - known) if isinstance(data, dict) else type(data).__name__
             raise ValueError(
                 f"joint map {path} must be an object with keys among {sorted(known)}, got {unknown}"
             )
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
-        }
+        values: dict[str, Any] = {k: _map_value(path, k, v) for k, v in data.items()}
         for toes in TOE_ROLES:  # Toes_L is the joint below Foot_L, not below another ankle
             ankle = toes.replace("toes", "ankle")
             bandai_ankle = getattr(BANDAI, ankle)
             if toes not in values and values.get(ankle, bandai_ankle) != bandai_ankle:
                 values[toes] = None
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ValueError as e:
+            raise ValueError(f"joint map {path}: {e}") from None
 
     def check(self, motion: Motion, roles: Iterable[str] | None = None) -> None:
         """Raise ValueError naming every role (default: all) whose joint the clip lacks
@@ -154,6 +151,27 @@ class BodyMap:
         up = np.asarray(self.head_up, float)
         fwd = np.asarray(self.head_forward, float)
         return np.stack([up, fwd, np.cross(up, fwd)], axis=1)
+
+
+def _map_value(path: Path, key: str, value: object) -> object:
+    """A joint map's value checked for its key's type: a joint name (a string; null for a
+    toe role) or an axis (a list of 3 numbers). ValueError naming the file and key."""
+    if key in _JOINT_ROLES:
+        if isinstance(value, str) or (value is None and key in TOE_ROLES):
+            return value
+        want = "a joint name (a string" + (", or null: no toe joint)" if key in TOE_ROLES else ")")
+    else:
+        items = value if isinstance(value, list) else []
+        if len(items) == 3 and all(_is_number(x) for x in items):
+            return tuple(float(x) for x in items)
+        want = "a list of 3 numbers (an axis, e.g. [0, 1, 0])"
+    shown = json.dumps(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    raise ValueError(f"joint map {path}: `{key}` must be {want}, got {shown}")
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 # The roles that name a joint (the other fields are axes); the toe roles may be None.

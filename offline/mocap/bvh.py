@@ -9,6 +9,7 @@ metres. End Sites are kept as joints with no channels so that callers can use th
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,17 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.io import check_regular_file, open_regular, read_bytes
+
 FloatArr = npt.NDArray[np.float64]
 
 # Metres per file unit unless told otherwise: centimetres, as in the Bandai-Namco files.
 DEFAULT_UNIT_M: Final[float] = 0.01
 # Seconds between frames a clip may declare: 10 000 to 0.1 frames per second.
 FRAME_TIME_S: Final[tuple[float, float]] = (1e-4, 10.0)
+# Farthest a joint may be from the origin, metres: a capture volume is tens of metres; a
+# clip beyond (values that would overflow float32 later) is no data, like NaN.
+MAX_POSITION_M: Final[float] = 1e4
 
 _CHANNEL_NAMES = ("Xposition", "Yposition", "Zposition", "Xrotation", "Yrotation", "Zrotation")
 
@@ -33,7 +39,7 @@ class BVHError(ValueError):
 
 class BVHNotFinite(BVHError):
     """A well-formed BVH file whose motion holds NaN or infinite values (or values so
-    large that its joints' positions overflow): no data, to be skipped and reported."""
+    large that a joint lies beyond `MAX_POSITION_M`): no data, to be skipped and reported."""
 
 
 @dataclass(frozen=True)
@@ -89,23 +95,29 @@ def read_bvh(path: str | Path, *, unit_m: float = DEFAULT_UNIT_M) -> Motion:
 
     Raises:
         FileNotFoundError: no such file.
-        BVHNotFinite: NaN or infinite values in the motion or the joint positions.
+        NotAFileError: a folder, FIFO or device (never opened for reading: no hang).
+        BVHNotFinite: NaN or infinite values in the motion or the joint positions, or a
+            joint farther than `MAX_POSITION_M` from the origin.
         BVHError: the file is malformed (the message says where and how).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"BVH file not found: {path}")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    raw = read_bytes(path, "BVH file")
+    text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")  # a BOM is no token
     try:
         joints, frame_time, data = _parse(text)
     except BVHError as e:
         raise type(e)(f"{path}: {e}") from None
     with np.errstate(over="ignore", invalid="ignore"):
         motion = _forward_kinematics(joints, frame_time, data, unit_m)
-    bad = ~np.isfinite(data).all(axis=1) | ~np.isfinite(motion.positions).all(axis=(1, 2))
+        far = ~(np.abs(motion.positions) <= MAX_POSITION_M).all(axis=(1, 2))  # NaN too
+    nonfinite = ~np.isfinite(data).all(axis=1) | ~np.isfinite(motion.positions).all(axis=(1, 2))
+    bad = nonfinite | far
     if bad.any():
+        what = "NaN or infinite values"
+        if (far & ~nonfinite).any():
+            what = f"NaN, infinite or too large values (a joint beyond {MAX_POSITION_M:g} m)"
         raise BVHNotFinite(
-            f"{path}: NaN or infinite values in {int(bad.sum())} of {len(bad)} frames "
+            f"{path}: {what} in {int(bad.sum())} of {len(bad)} frames "
             f"(the first is frame {int(np.argmax(bad))})"
         )
     return motion
@@ -113,12 +125,26 @@ def read_bvh(path: str | Path, *, unit_m: float = DEFAULT_UNIT_M) -> Motion:
 
 def frame_count(path: str | Path) -> int:
     """The 'Frames:' count of a BVH file, read from its header without the motion."""
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with io.TextIOWrapper(open_regular(path, "BVH file"), "utf-8-sig", errors="replace") as f:
         for line in f:
             m = re.match(r"\s*Frames:\s*(\d+)", line)
             if m:
                 return int(m.group(1))
     raise ValueError(f"{path}: no 'Frames:' line; is it a BVH file?")
+
+
+def clip_files(folder: str | Path) -> list[Path]:
+    """The `*.bvh` files of a folder, sorted by name. Anything else named `*.bvh` (a
+    folder, FIFO, device, broken link) is refused, named, before any is opened: a FIFO
+    would block its reader forever.
+
+    Raises:
+        FileNotFoundError, NotAFileError: naming the entry.
+    """
+    found = sorted(Path(folder).glob("*.bvh"))
+    for path in found:
+        check_regular_file(path, "BVH clip")
+    return found
 
 
 def _parse(text: str) -> tuple[list[_Joint], float, FloatArr]:

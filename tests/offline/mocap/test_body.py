@@ -89,7 +89,7 @@ def test_toe_joints_are_optional_in_a_json_map(tmp_path: Path) -> None:
     assert (kept.l_toes, kept.r_toes) == ("Toes_L", None)
     named = _read_map(tmp_path, {"l_ankle": "LeftFoot", "l_toes": "LeftToeBase", "r_toes": None})
     assert (named.l_toes, named.r_toes) == ("LeftToeBase", None)
-    with pytest.raises(ValueError, match=r"`hips` must be a joint name, got None"):
+    with pytest.raises(ValueError, match=r"`hips` must be a joint name \(a string\), got null"):
         _read_map(tmp_path, {"hips": None})
     with pytest.raises(ValueError, match=r"`l_toes` must be a joint name or None .*got ''"):
         BodyMap(l_toes="")
