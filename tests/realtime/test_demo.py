@@ -124,3 +124,78 @@ def test_real_clip_matches_the_issue(demo_clip):
     assert file_sha256(demo_clip) == demo.SHA256
     info = VideoInfo.from_path(demo_clip)
     assert (info.width, info.height, info.fps, info.total_frames) == (1080, 1920, 60.0, 100)
+
+
+def fake_wheel(contents: dict[str, bytes]):
+    """A pip runner whose wheel holds `contents` (member -> bytes)."""
+    calls: list[list[str]] = []
+
+    def run(cmd):
+        calls.append(list(cmd))
+        dest = Path(cmd[cmd.index("--dest") + 1])
+        with zipfile.ZipFile(dest / f"pose2sim-{demo.VERSION}-py3-none-any.whl", "w") as whl:
+            for member, content in contents.items():
+                whl.writestr(member, content)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    run.calls = calls  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.fixture
+def fake_videos(monkeypatch):
+    """Each demo video's content is its member name; DEMO_VIDEOS and SHA256 match it."""
+    contents = {m: m.encode() for m in demo.DEMO_VIDEOS}
+    shas = {m: hashlib.sha256(c).hexdigest() for m, c in contents.items()}
+    monkeypatch.setattr(demo, "DEMO_VIDEOS", shas)
+    monkeypatch.setattr(demo, "SHA256", shas[demo.MEMBER])
+    return contents
+
+
+def test_demo_videos_are_the_single_person_cameras():
+    assert list(demo.DEMO_VIDEOS) == [
+        f"Pose2Sim/Demo_SinglePerson/videos/cam0{i}.mp4" for i in (1, 2, 3, 4)
+    ]
+    assert demo.DEMO_VIDEOS[demo.MEMBER] == demo.SHA256  # --demo's clip is one of them
+
+
+def test_fetches_every_demo_video_with_one_download(tmp_path, fake_videos):
+    runner = fake_wheel({**fake_videos, "Pose2Sim/Demo_MultiPerson/videos/cam01.mp4": b"2"})
+    notes: list[str] = []
+    paths = demo.fetch_demo_videos(tmp_path, runner=runner, notify=notes.append)
+    assert [p.name for p in paths] == ["cam01.mp4", "cam02.mp4", "cam03.mp4", "cam04.mp4"]
+    assert [p.read_bytes() for p in paths] == list(fake_videos.values())
+    assert len(runner.calls) == 1
+    assert sorted(p.name for p in paths[0].parent.iterdir()) == [p.name for p in paths]
+    assert "the demo videos" in notes[0]
+    assert "cam01.mp4, cam02.mp4, cam03.mp4, cam04.mp4 are kept" in notes[0]
+    # the demo clip is the same file: no second download, for it or for the videos
+    assert demo.fetch_demo_clip(tmp_path, runner=runner) == paths[1]
+    assert demo.fetch_demo_videos(tmp_path, runner=runner) == paths
+    assert len(runner.calls) == 1
+
+
+def test_videos_reuse_the_cached_demo_clip(tmp_path, fake_videos):
+    runner = fake_wheel(fake_videos)
+    demo.fetch_demo_clip(tmp_path, runner=runner)
+    notes: list[str] = []
+    demo.fetch_demo_videos(tmp_path, runner=runner, notify=notes.append)
+    assert len(runner.calls) == 2
+    assert "only cam01.mp4, cam03.mp4, cam04.mp4 are kept" in notes[0]
+
+
+def test_a_video_with_the_wrong_checksum_is_not_kept(tmp_path, fake_videos):
+    bad = "Pose2Sim/Demo_SinglePerson/videos/cam03.mp4"
+    runner = fake_wheel({**fake_videos, bad: b"tampered"})
+    with pytest.raises(
+        demo.DemoError, match=r"could not fetch the demo videos \(.*cam03.mp4 has sha256"
+    ):
+        demo.fetch_demo_videos(tmp_path, runner=runner)
+    assert not demo.video_path(bad, tmp_path).exists()
+
+
+def test_a_wheel_missing_a_video(tmp_path, fake_videos):
+    gone = "Pose2Sim/Demo_SinglePerson/videos/cam04.mp4"
+    runner = fake_wheel({m: c for m, c in fake_videos.items() if m != gone})
+    with pytest.raises(demo.DemoError, match=f"has no readable {gone}"):
+        demo.fetch_demo_videos(tmp_path, runner=runner)
