@@ -1,8 +1,12 @@
-"""Motion-capture datasets: BVH clips with style labels, as in Bandai-Namco Research Motion.
+"""Motion-capture datasets: BVH clips with style labels and the person who performed them.
 
-Layout (see ../shared/data/bandai-namco-motion-1/SOURCE.md): `data/*.bvh`, each with a
-`.json` beside it holding {"content": i, "style": j}, indices into `cfg/content_label.txt`
-and `cfg/style_label.txt` (lines like `dataset-1_walk`, `dataset-1_happy`).
+Two layouts, both `data/*.bvh`:
+- Bandai-Namco (see ../shared/data/bandai-namco-motion-1/SOURCE.md): a `.json` beside each
+  clip holding {"content": i, "style": j}, indices into `cfg/content_label.txt` and
+  `cfg/style_label.txt`; the performer is told by the skeleton (`performers.performer_of`).
+- A labelled table (`offline.datasets.mocap_table`, as ../shared/data/cmu-emotion): one
+  `labels.csv` row per clip naming its person, label, style and content, and a
+  `joint_map.json` body map.
 
 Each clip becomes one `Movement` per virtual camera view: the 3D skeleton from forward
 kinematics (metres, y up) read through a body map (`offline.mocap.body.from_bvh`, the
@@ -13,19 +17,21 @@ noise. `list_clips` is the one reader of this layout (the renderer uses it too).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence as Seq
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from offline.datasets.clip import Clip
+from offline.datasets.mocap_table import list_table_clips, table_of
 from offline.datasets.movement import Movement
+from offline.datasets.performers import performer_of
 from offline.datasets.views import view_movements
 from offline.labels import STYLE_LABELS
 from offline.mocap.body import BANDAI, BodyMap, from_bvh
-from offline.mocap.bvh import DEFAULT_UNIT_M, BVHError, BVHNotFinite, read_bvh
-from pipeline.io import read_text
+from offline.mocap.bvh import DEFAULT_UNIT_M, BVHError, BVHNotFinite, clip_files, read_bvh
+from pipeline.io import read_json, read_text
 
 # Style names of the Bandai-Namco data -> our label names. Other styles keep their own name.
 DEFAULT_STYLES = ("happy", "sad", "angry", "normal")
@@ -45,7 +51,8 @@ class MocapOptions:
         world_jitter_m: per-frame Gaussian noise on 3D joints, metres.
         seed: random seed for the jitter.
         body: which BVH joint is which body part (`BodyMap.from_json` for another
-            skeleton than Bandai-Namco's).
+            skeleton than Bandai-Namco's); None: the dataset's own `joint_map.json` if it
+            has one, else Bandai-Namco's.
         unit_m: metres per BVH file unit (0.01: centimetres, as in the Bandai-Namco files).
     """
 
@@ -55,30 +62,32 @@ class MocapOptions:
     image_jitter: float = 0.0
     world_jitter_m: float = 0.0
     seed: int = 0
-    body: BodyMap = BANDAI
+    body: BodyMap | None = None
     unit_m: float = DEFAULT_UNIT_M
 
 
-@dataclass(frozen=True, slots=True)
-class Clip:
-    """One BVH file and its labels."""
-
-    path: Path
-    content: str
-    style: str
+def dataset_body(root: str | Path) -> BodyMap:
+    """A mocap dataset's own body map: its `joint_map.json` if it has one, else Bandai-Namco's."""
+    own = Path(root) / "joint_map.json"
+    return BodyMap.from_json(own) if own.is_file() else BANDAI
 
 
 def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
-    """The labelled clips of a Bandai-Namco-layout folder, sorted by file name.
+    """The labelled clips of a motion-capture folder (either layout), sorted by file name.
+
+    `styles`: Bandai-Namco style names to keep (a table keeps the rows whose label is
+    that style's emotion, or whose style has that name); None keeps every clip.
 
     Raises:
-        FileNotFoundError: `root` or its cfg/ label files are missing.
+        FileNotFoundError: `root` or its label files are missing.
         ValueError: a label file points outside the label lists, or an unknown style is asked for.
     """
     root = Path(root)
     data = root / "data"
     if not data.is_dir():
         raise FileNotFoundError(f"no data/ folder in {root} (expected the Bandai-Namco layout)")
+    if table_of(root) is not None:
+        return list_table_clips(root, styles)
     contents = label_names(root / "cfg" / "content_label.txt")
     style_names = label_names(root / "cfg" / "style_label.txt")
     if styles is not None:
@@ -86,12 +95,12 @@ def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
         if unknown:
             raise ValueError(f"unknown style(s) {unknown}; {root} has {sorted(style_names)}")
     clips = []
-    for bvh in sorted(data.glob("*.bvh")):
+    for bvh in clip_files(data):  # a FIFO or folder named *.bvh is refused, never opened
         meta = bvh.with_suffix(".json")
         if not meta.is_file():
             raise FileNotFoundError(f"{bvh.name} has no label file {meta.name}")
         try:
-            labels = json.loads(read_text(meta, "label file"))
+            labels = read_json(meta, "label file")
             content, style = (
                 contents[_index(labels, "content")],
                 style_names[_index(labels, "style")],
@@ -102,7 +111,7 @@ def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:
                 '{"content": i, "style": j}, indices into the lines of cfg/*_label.txt'
             ) from None
         if styles is None or style in styles:
-            clips.append(Clip(bvh, content, style))
+            clips.append(Clip(bvh, content, style, performer_of(bvh), STYLE_LABELS.get(style)))
     return clips
 
 
@@ -141,6 +150,8 @@ def read_mocap(
     """
     options = options or MocapOptions()
     clips = list_clips(root, options.styles)
+    if options.body is None:
+        options = replace(options, body=dataset_body(root))
     if not clips:
         asked = "" if options.styles is None else f" with styles {list(options.styles)}"
         raise ValueError(f"no clips{asked} in {root}")
@@ -170,9 +181,9 @@ def clip_sequences(clip: Clip, options: MocapOptions, rng: np.random.Generator) 
         raise
     except BVHError as e:
         raise ValueError(str(e)) from None
-    world = from_bvh(motion, options.body)
-    label = STYLE_LABELS.get(clip.style, clip.style.capitalize())
-    groups = {"content": clip.content, "clip": clip.path.stem}
+    world = from_bvh(motion, options.body or BANDAI)
+    label = clip.movement_label
+    groups = {"content": clip.content, "clip": clip.path.stem, "person": clip.person}
     return view_movements(
         world,
         motion.t_s,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from offline.datasets.mocap import MocapOptions, read_mocap
+from offline.datasets.mocap_table import table_of
 from offline.datasets.movement import Movement
 from offline.datasets.skeletons import is_skeleton_folder, read_skeletons
 from offline.keypoints.cache import KeypointCache
@@ -20,7 +21,8 @@ DEFAULT_GROUP = {"mocap": "content", "eila": "video", "folders": "video", "skele
 
 
 def detect_kind(path: str | Path) -> str:
-    """ "mocap" (Bandai-Namco layout), "eila" (annotations/annotations.csv), "skeletons"
+    """ "mocap" (Bandai-Namco layout, or data/*.bvh + labels.csv), "eila"
+    (annotations/annotations.csv), "skeletons"
     (*.npz skeleton files) or "folders" (videos/<label>/*.mp4).
 
     Raises:
@@ -30,7 +32,9 @@ def detect_kind(path: str | Path) -> str:
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"dataset folder not found: {path}")
-    if (path / "data").is_dir() and (path / "cfg" / "style_label.txt").is_file():
+    if (path / "data").is_dir() and (
+        (path / "cfg" / "style_label.txt").is_file() or table_of(path) is not None
+    ):
         return "mocap"
     if (path / "annotations" / "annotations.csv").is_file():
         return "eila"
@@ -39,7 +43,7 @@ def detect_kind(path: str | Path) -> str:
     if any(p.is_dir() and not p.name.startswith(".") for p in path.iterdir()):
         return "folders"
     raise ValueError(
-        f"{path} is not a dataset: expected data/*.bvh + cfg/ (motion capture), "
+        f"{path} is not a dataset: expected data/*.bvh + cfg/ or labels.csv (motion capture), "
         "annotations/annotations.csv + videos/ (EiLA), videos/<label>/*.mp4, or *.npz "
         "skeleton files (see offline/datasets/skeletons.py)"
     )

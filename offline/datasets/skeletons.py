@@ -53,6 +53,7 @@ are for BVH files and are ignored (filter labels with the registry's `labels`).
 
 from __future__ import annotations
 
+import math
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
@@ -69,6 +70,8 @@ from offline.datasets.views import view_movements
 from offline.keypoints.report import shorten
 from offline.labels import EMOTIONS, LABEL_ALIASES, canonical_label
 from pipeline import skeleton as sk
+from pipeline.reading import npz_member_shape
+from pipeline.validate import FRAME_NUMBERS, FRAMES_PER_SECOND
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -96,6 +99,7 @@ REFERENCE_TORSO_M: Final[float] = 0.39
 ANKLE_HEIGHT_TORSOS: Final[float] = 0.30
 FLOOR_PERCENTILE: Final[float] = 5.0  # the floor: this percentile of the lower ankle's height
 
+MAX_VALUES: Final[int] = 10**9  # numbers in one array of a skeleton file (8 GB as float64)
 _REQUIRED = ("positions", "joints", "label")
 _OPTIONAL = ("fps", "t_s", "group")
 
@@ -113,7 +117,8 @@ class SkeletonFile:
         world: (N, 13, 3) shared joints, float32, the file's unit, y up, NaN where unseen.
         t_s: (N,) strictly increasing seconds.
         label: the canonical emotion label.
-        group: the evaluation group (the file's `group`, or its stem).
+        group: the evaluation group and person (the file's `group`, e.g. the actor, or
+            its stem: a file that names nobody is a person of its own).
         units_per_m: file units per metre of the standard body (from the median torso).
         floor_y: height of the floor in file units (from the lowest ankle).
     """
@@ -130,7 +135,8 @@ class SkeletonFile:
         """This file seen from each of `options.views_deg`."""
         stem = self.path.stem
         return view_movements(
-            self.world, self.t_s, self.label, {"group": self.group, "clip": stem}, stem,
+            self.world, self.t_s, self.label,
+            {"group": self.group, "person": self.group, "clip": stem}, stem,
             options, rng, units_per_m=self.units_per_m, floor_y=self.floor_y,
         )  # fmt: skip
 
@@ -294,6 +300,7 @@ def _load_arrays(path: Path) -> dict[str, AnyArr]:
         for key in (*_REQUIRED, *_OPTIONAL):
             if key not in keys:
                 continue
+            _check_declared_size(data, key, fail)  # before numpy allocates it
             try:
                 arrays[key] = data[key]
             except ValueError:  # allow_pickle=False refuses object arrays
@@ -306,6 +313,18 @@ def _load_arrays(path: Path) -> dict[str, AnyArr]:
                     f"`{key}` cannot be read ({type(e).__name__}: {e}); rewrite it"
                 ) from None
     return arrays
+
+
+def _check_declared_size(data: np.lib.npyio.NpzFile, key: str, fail: Fail) -> None:
+    """Refuse an array declaring more than `FRAME_NUMBERS`' frames or `MAX_VALUES` values,
+    from its header alone (numpy would try to allocate what a crafted header declares)."""
+    try:
+        shape = npz_member_shape(data, key)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise fail(f"`{key}` cannot be read ({type(e).__name__}: {e}); rewrite it") from None
+    if (shape[0] if shape else 1) > FRAME_NUMBERS[1] or math.prod(shape) > MAX_VALUES:
+        raise fail(f"`{key}` declares shape {shape}: more than {FRAME_NUMBERS[1]} frames or "
+                   f"{MAX_VALUES} values; is the file damaged?")  # fmt: skip
 
 
 def _strings(value: AnyArr, key: str, fail: Fail) -> list[str]:
@@ -359,8 +378,9 @@ def _timestamps(arrays: Mapping[str, AnyArr], n: int, fail: Fail) -> F64:
         if fps.size != 1 or fps.ndim > 1 or fps.dtype.kind not in "fiu":
             raise fail(f"`fps` must be one number, got shape {fps.shape} of {fps.dtype}")
         rate = float(fps.reshape(()))
-        if not (np.isfinite(rate) and rate > 0):
-            raise fail(f"`fps` must be a positive number of frames per second, got {rate}")
+        low, high = FRAMES_PER_SECOND
+        if not low <= rate <= high:  # NaN too
+            raise fail(f"`fps` must be {low:g} to {high:g} frames per second, got {rate}")
         return np.arange(n, dtype=np.float64) / rate
     t_s = arrays["t_s"]
     if t_s.shape != (n,) or t_s.dtype.kind not in "fiu":

@@ -125,12 +125,24 @@ def read_bvh(path: str | Path, *, unit_m: float = DEFAULT_UNIT_M) -> Motion:
 
 def frame_count(path: str | Path) -> int:
     """The 'Frames:' count of a BVH file, read from its header without the motion."""
+    return int(_header_value(path, r"\s*Frames:\s*(\d+)", "Frames:"))
+
+
+def frame_time_s(path: str | Path) -> float:
+    """The 'Frame Time:' of a BVH file (seconds), read from its header without the motion."""
+    value = float(_header_value(path, r"\s*Frame Time:\s*(\S+)", "Frame Time:"))
+    if not FRAME_TIME_S[0] <= value <= FRAME_TIME_S[1]:
+        raise ValueError(f"{path}: Frame Time {value} s is outside {FRAME_TIME_S} s")
+    return value
+
+
+def _header_value(path: str | Path, pattern: str, what: str) -> str:
     with io.TextIOWrapper(open_regular(path, "BVH file"), "utf-8-sig", errors="replace") as f:
         for line in f:
-            m = re.match(r"\s*Frames:\s*(\d+)", line)
+            m = re.match(pattern, line)
             if m:
-                return int(m.group(1))
-    raise ValueError(f"{path}: no 'Frames:' line; is it a BVH file?")
+                return m.group(1)
+    raise ValueError(f"{path}: no '{what}' line; is it a BVH file?")
 
 
 def clip_files(folder: str | Path) -> list[Path]:

@@ -23,7 +23,8 @@ with interrupt_at_startup():  # Ctrl-C while numpy and OpenCV load: one line, ex
     from offline import cluster
     from offline.cluster import check_address
     from offline.console import progress_bars
-    from offline.datasets.mocap import DEFAULT_STYLES
+    from offline.datasets.mocap import DEFAULT_STYLES, dataset_body
+    from offline.datasets.mocap_table import table_of
     from offline.keypoints.report import shorten
     from offline.labels import STYLE_LABELS
     from offline.mocap.body import BANDAI, BodyMap
@@ -32,14 +33,14 @@ with interrupt_at_startup():  # Ctrl-C while numpy and OpenCV load: one line, ex
     from offline.render.clip import render_bvh
     from offline.render.dataset import DEFAULT_VIEWS, check_view, plan_dataset, render_jobs
     from pipeline.io import check_outputs, error_line, prepare_outputs
-    from pipeline.validate import number
+    from pipeline.validate import ArgumentParser, number
 
 
 class _UsageError(Exception):
     """A command-line error argparse found (reported in one line by `main`)."""
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(ArgumentParser):  # with OPTION_LIMITS; errors raised, not printed
     def error(self, message: str) -> Any:  # argparse would print usage and exit
         raise _UsageError(message)
 
@@ -143,6 +144,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
     body = BANDAI if args.joint_map is None else BodyMap.from_json(args.joint_map)
+    if args.dataset is not None and args.joint_map is None:
+        body = dataset_body(args.dataset)  # its own joint_map.json, if it has one
     camera = VirtualCamera(yaw_deg=check_view(args.view), distance_m=args.distance)
     progress = progress_bars(not args.no_progress)
     if args.dataset is None:
@@ -192,12 +195,17 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_dataset_folder(root: Path) -> None:
     """Say what --dataset needs when the Bandai-Namco layout's folder or label lists are
-    missing (the clips themselves are read by `plan_dataset`)."""
-    for p in (root / "data", root / "cfg" / "content_label.txt", root / "cfg" / "style_label.txt"):
+    missing (the clips themselves are read by `plan_dataset`); a labels.csv table needs
+    only data/."""
+    needs = [root / "data"]
+    if table_of(root) is None:
+        needs += [root / "cfg" / "content_label.txt", root / "cfg" / "style_label.txt"]
+    for p in needs:
         if not p.exists():
             raise FileNotFoundError(
                 f"{p} not found: --dataset must be a folder with data/*.bvh, data/*.json "
-                "and cfg/{content,style}_label.txt (the Bandai-Namco layout)"
+                "and cfg/{content,style}_label.txt (the Bandai-Namco layout), or data/*.bvh "
+                "with labels.csv (offline/datasets/mocap_table.py)"
             )
 
 

@@ -1,11 +1,10 @@
 """A labelled mocap library rendered as a folder of labelled videos.
 
-Input: the Bandai-Namco layout (`data/*.bvh` with `data/*.json` labels indexing
-`cfg/style_label.txt` and `cfg/content_label.txt`), read by
-`offline.datasets.mocap.list_clips`. Output: `<out>/videos/<Label>/<clip>_view<deg>.mp4`,
-Label the canonical emotion (`offline.labels.STYLE_LABELS`), each with a JSON sidecar
-(clip, content, style, view, distance, renderer version). A rerun renders only what is
-missing or was rendered with other settings.
+Input: a motion-capture folder in either layout `offline.datasets.mocap.list_clips` reads
+(Bandai-Namco's `data/*.bvh` + `cfg/`, or `data/*.bvh` + `labels.csv` + `joint_map.json`).
+Output: `<out>/videos/<Label>/<clip>_view<deg>.mp4`, Label the clip's canonical emotion,
+each with a JSON sidecar (clip, content, style, person, view, distance, renderer version).
+A rerun renders only what is missing or was rendered with other settings.
 """
 
 from __future__ import annotations
@@ -20,12 +19,13 @@ from offline import cluster
 from offline.datasets.mocap import DEFAULT_STYLES, list_clips
 from offline.labels import STYLE_LABELS
 from offline.mocap.body import BANDAI, BodyMap
-from offline.mocap.bvh import BVHNotFinite, frame_count
+from offline.mocap.bvh import BVHNotFinite, frame_count, frame_time_s
 from offline.mocap.virtual_camera import VirtualCamera
 from offline.progress import Progress, no_progress
 from offline.render.body import Look
 from offline.render.clip import render_bvh
-from pipeline.io import clean_stale_temporaries, read_text, user_cache_dir, write_text_atomic
+from pipeline.io import clean_stale_temporaries, read_json, user_cache_dir, write_text_atomic
+from pipeline.validate import check_distinct_names
 
 RENDERER_VERSION: Final[str] = "posemotion-mannequin/1"
 # Camera yaws a labelled library is rendered at by default (front, three-quarters, side).
@@ -66,7 +66,7 @@ class RenderJob:
         if not (self.video.is_file() and self.sidecar_path.is_file()):
             return False
         try:
-            return bool(json.loads(read_text(self.sidecar_path)) == self.sidecar)
+            return bool(read_json(self.sidecar_path, "sidecar") == self.sidecar)
         except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON: render again
             return False
 
@@ -84,28 +84,33 @@ def plan_dataset(
     *,
     camera: VirtualCamera | None = None,
     max_frames: int | None = None,
+    max_s: float | None = None,
 ) -> list[RenderJob]:
     """Every (clip, view) job for the chosen styles, in a stable order.
 
     Clips are those of `list_clips(dataset)` (styles the dataset lacks are skipped).
     Videos go to `<out>/videos/<Label>/<clip>_view<deg>.mp4`, Label the canonical emotion
     (STYLE_LABELS). `camera` gives the distance and other settings; its yaw is replaced by
-    each view.
+    each view. `max_frames` / `max_s` (seconds) render only the start of longer clips.
     """
     bad = [s for s in styles if s not in STYLE_LABELS]
     if bad:
         raise ValueError(f"`styles` must be among {sorted(STYLE_LABELS)}, got {bad}")
     for v in views:
         check_view(v)
+    check_distinct_names("views", views, view_name, "output name")  # 35 and 35.0000001
     base = camera or VirtualCamera()
     jobs = []
+    wanted = {STYLE_LABELS[s] for s in styles}
     for clip in list_clips(dataset):
-        if clip.style not in styles:
+        if clip.label not in wanted:
             continue
         n = frame_count(clip.path)  # the header's count, without reading the motion
         if max_frames is not None:
             n = min(n, max_frames)
-        label = STYLE_LABELS[clip.style]
+        if max_s is not None:
+            n = min(n, max(1, round(max_s / frame_time_s(clip.path))))
+        label = clip.label
         for view in views:
             cam = replace(base, yaw_deg=float(view))
             stem = f"{clip.path.stem}_{view_name(view)}"
@@ -113,6 +118,7 @@ def plan_dataset(
                 "clip": clip.path.stem,
                 "content": clip.content,
                 "style": clip.style,
+                "person": clip.person,
                 "label": label,
                 "view_deg": float(view),
                 "distance_m": cam.distance_m,
@@ -121,7 +127,7 @@ def plan_dataset(
                 "camera": asdict(cam),
             }
             video = Path(out) / "videos" / label / f"{stem}.mp4"
-            jobs.append(RenderJob(clip.path, video, cam, sidecar, max_frames))
+            jobs.append(RenderJob(clip.path, video, cam, sidecar, n))
     if not jobs:
         raise ValueError(f"no clips of styles {list(styles)} in {dataset}")
     return jobs

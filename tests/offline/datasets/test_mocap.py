@@ -24,6 +24,7 @@ from offline.datasets.mocap import (
     read_mocap,
 )
 from offline.datasets.movement import Movement
+from offline.datasets.performers import performer_of
 from offline.mocap.body import BANDAI, BodyMap, from_bvh
 from offline.mocap.bvh import read_bvh
 from offline.mocap.virtual_camera import VirtualCamera
@@ -226,7 +227,11 @@ def test_one_sequence_per_clip_and_view(mocap_root: Path) -> None:
     names = [s.name for s in seqs]
     assert len(set(names)) == len(names)
     seq = next(s for s in seqs if s.name == "dataset-1_walk_sad_001@-60")
-    assert seq.groups == {"content": "walk", "clip": "dataset-1_walk_sad_001", "view_deg": "-60"}
+    person = performer_of(seq_clip := mocap_root / "data" / "dataset-1_walk_sad_001.bvh")
+    assert seq_clip.is_file() and person.startswith("skeleton-")
+    assert seq.groups == {
+        "content": "walk", "clip": "dataset-1_walk_sad_001", "view_deg": "-60", "person": person
+    }  # fmt: skip
     assert seq.source == "mocap" and seq.label == "Sad"
     same = [s for s in seqs if s.groups["clip"] == "dataset-1_walk_sad_001"]
     assert [s.groups["view_deg"] for s in same] == ["-60", "0", "90"]

@@ -94,7 +94,7 @@ def test_shared_names_read_back_equal_with_extra_joints_ignored(tmp_path: Path) 
     np.testing.assert_array_equal(loaded.world, world.astype(np.float32))
     [movement] = read_skeletons(tmp_path, MocapOptions())
     np.testing.assert_array_equal(movement.world, world)
-    assert movement.groups == {"group": "a", "clip": "a", "view_deg": "0"}
+    assert movement.groups == {"group": "a", "person": "a", "clip": "a", "view_deg": "0"}
     assert movement.name == "a@0" and movement.source == "mocap"
     assert (movement.visibility == 1).all() and np.isfinite(movement.image).all()
 
@@ -198,7 +198,9 @@ BAD_FILES = {
     "no label": (lambda p: write(p, label=None), "missing `label`"),
     "both times": (lambda p: write(p, t_s=np.arange(75) / 30, fps=30), "either `fps`"),
     "no time": (lambda p: write(p, fps=None), "either `fps`"),
-    "zero fps": (lambda p: write(p, fps=0), "`fps` must be a positive number"),
+    "zero fps": (lambda p: write(p, fps=0), "`fps` must be 0.1 to 10000 frames per second"),
+    "fps 1e300": (lambda p: write(p, fps=1e300), "frames per second, got 1e+300"),
+    "fps 1e-300": (lambda p: write(p, fps=1e-300), "frames per second, got 1e-300"),
     "t_s back": (
         lambda p: write(p, t_s=np.r_[np.arange(70), 5, np.arange(71, 75)] / 30),
         "must strictly increase, but frame 70",
