@@ -70,3 +70,34 @@ def prepare_compare_outputs(
     from pipeline.io import prepare_outputs
 
     prepare_outputs(recipe_inputs(recipe, test_data or ()), {"--out-md": out_md})
+
+
+def usable_matplotlib_dirs() -> None:
+    """Before matplotlib is imported: when its config or cache folder cannot be made (a
+    parent is a file, a read-only home), point MPLCONFIGDIR at a private temporary folder
+    (removed at exit), so matplotlib prints no warnings of its own before our one line."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    if os.environ.get("MPLCONFIGDIR") and _writable(Path(os.environ["MPLCONFIGDIR"])):
+        return
+    home = Path.home()
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib"
+    if "MPLCONFIGDIR" not in os.environ and _writable(config) and _writable(cache):
+        return
+    folder = tempfile.mkdtemp(prefix="posemotion-matplotlib-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["MPLCONFIGDIR"] = folder
+
+
+def _writable(folder: Path) -> bool:
+    import os
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)

@@ -115,3 +115,17 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
             f"{what} {path} is nested too deeply to be a {what} (thousands of levels); "
             "check that it is the right file"
         ) from None
+
+
+def npz_member_shape(npz: Any, key: str) -> tuple[int, ...]:
+    """The shape an array of an open `np.load(...)` .npz archive declares in its header,
+    read without loading (or allocating) the array."""
+    import numpy as np
+
+    with npz.zip.open(f"{key}.npy") as f:
+        version = np.lib.format.read_magic(f)  # type: ignore[no-untyped-call]
+        if version == (1, 0):
+            header = np.lib.format.read_array_header_1_0(f)  # type: ignore[no-untyped-call]
+        else:
+            header = np.lib.format.read_array_header_2_0(f)  # type: ignore[no-untyped-call]
+    return tuple(int(n) for n in header[0])

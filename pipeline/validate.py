@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -59,12 +59,72 @@ def check_fraction(name: str, value: float) -> float:
     return value
 
 
+# What each number option may physically be, one range per kind, for all three CLIs (the
+# `ArgumentParser` below applies it by option name, so `--seed` is bounded wherever it is
+# read): beyond these, a value only overflows, runs out of memory or fails in a library's
+# words later (issue #19). (low, high), both included.
+SECONDS_BETWEEN_WINDOWS: Final = (0.001, 3600.0)  # a window per millisecond .. per hour
+WINDOW_SECONDS: Final = (0.05, 600.0)  # one movement: a blink .. ten minutes
+MAX_WINDOW_FRAMES: Final = 999  # instants a window is resampled to (train.py --frames)
+FRAMES_PER_SECOND: Final = (0.1, 10_000.0)  # as BVH's Frame Time (offline.mocap.bvh)
+SEED: Final = (0, 2**32 - 1)  # numpy's and scikit-learn's seeds
+FRAME_NUMBERS: Final = (0, 10**8)  # a frame's index: about five weeks at 30 fps
+OPTION_LIMITS: Final[dict[str, tuple[float, float]]] = {
+    "--stride-s": SECONDS_BETWEEN_WINDOWS,
+    "--window-s": WINDOW_SECONDS,
+    "--window-grid": WINDOW_SECONDS,
+    "--rate": FRAMES_PER_SECOND,
+    "--seed": SEED,
+    "--projection": (0, 1_000),  # directions removed; features are fewer
+    "--repeats": (0, 10_000),
+    # clustering needs more windows than its largest cluster count
+    # (max(offline.training.clustering.CLUSTER_COUNTS) + 1); O(n^2) memory above 100 000
+    "--cluster-samples": (8, 100_000),
+    "--jobs": (1, 1_024),
+    "--views": (-360.0, 360.0),  # degrees of camera yaw
+    "--render-views": (-360.0, 360.0),
+    "--view": (-360.0, 360.0),
+    "--distance": (0.1, 1_000.0),  # metres from camera to the figure
+    "--unit-m": (1e-6, 1_000.0),  # metres per BVH unit: micrometres .. kilometres
+    "--world-jitter": (0.0, 10.0),  # metres of noise
+    "--max-people": (1, 100),  # people PoseLandmarker looks for in one frame
+    "--smoothing-k": (1, 100_000),  # classifications averaged: about an hour at 30 fps
+    "--smoothing-s": (0.001, 86_400.0),
+    "--duration": (0.001, 366 * 86_400.0),  # seconds: up to a year
+    "--camera-retry-s": (0.0, 86_400.0),
+    "--max-frames": (1, 10**9),
+    "--max-side": (0, 65_535),  # pixels: OpenCV's largest image side
+}
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse whose errors are one line, "error: argument --jobs: must be >= 1, got 0;
-    see PROG --help", exit code 2 (both CLIs; subcommands inherit it)."""
+    see PROG --help", exit code 2 (both CLIs; subcommands inherit it).
+
+    A value of an option named in `OPTION_LIMITS` must also lie in that range ("argument
+    --seed: must be 0 to 4294967295, got 1099511627776"), whatever type the option has.
+    """
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {' '.join(message.split())}; see {self.prog} --help\n")
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        value = super()._get_value(action, arg_string)
+        if (problem := outside_limits(action.option_strings, value)) is not None:
+            raise argparse.ArgumentError(action, problem)
+        return value
+
+
+def outside_limits(option_strings: Sequence[str], value: object) -> str | None:
+    """What is wrong when `value` lies outside the range `OPTION_LIMITS` gives any of
+    `option_strings` ("must be 0 to 4294967295, got ..."), else None (non-numbers too)."""
+    limits = next((OPTION_LIMITS[o] for o in option_strings if o in OPTION_LIMITS), None)
+    if limits is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    low, high = limits
+    if low <= value <= high:
+        return None
+    return f"must be {_shown(low)} to {_shown(high)}, got {value}"
 
 
 def number(
@@ -105,3 +165,19 @@ def _shown(bound: float) -> str:
 
 
 _KINDS = {"f": "floating point", "u": "unsigned integer", "i": "integer", "b": "boolean"}
+
+
+def check_distinct_names(
+    name: str, values: Iterable[Any], named: Callable[[Any], str], what: str = "name"
+) -> None:
+    """Raise ValueError when two of `values` get the same `named(value)` (e.g. camera yaws
+    35 and 35.0000001 both rendered to `*_view35.mp4`): one would overwrite the other."""
+    seen: dict[str, Any] = {}
+    for value in values:
+        key = named(value)
+        if key in seen:
+            raise ValueError(
+                f"`{name}` {seen[key]} and {value} get the same {what} {key!r}: one would "
+                f"overwrite the other; give values that differ at {what}'s precision"
+            )
+        seen[key] = value

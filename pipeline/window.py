@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from pipeline import skeleton
 from pipeline.types import FloatArr
-from pipeline.validate import check_fraction, check_positive
+from pipeline.validate import MAX_WINDOW_FRAMES, WINDOW_SECONDS, check_fraction, check_positive
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +46,13 @@ class WindowSpec:
     min_joint_coverage: float = 0.25
 
     def __post_init__(self) -> None:
-        check_positive("window_s", self.window_s, "seconds")
-        if self.n_frames < 2:
-            raise ValueError(f"`n_frames` must be >= 2 frames, got {self.n_frames}")
+        low, high = WINDOW_SECONDS  # a model card's window is read through here too
+        if not low <= self.window_s <= high:  # NaN too
+            raise ValueError(f"`window_s` must be {low:g} to {high:g} seconds, got {self.window_s}")
+        if not 2 <= self.n_frames <= MAX_WINDOW_FRAMES:
+            raise ValueError(
+                f"`n_frames` must be 2 to {MAX_WINDOW_FRAMES} frames, got {self.n_frames}"
+            )
         for name in ("visibility_threshold", "min_coverage", "min_joint_coverage"):
             check_fraction(name, getattr(self, name))
 

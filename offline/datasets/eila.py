@@ -49,11 +49,13 @@ from offline.labels import EMOTION_NAMES, EMOTIONS
 from offline.progress import Progress
 from pipeline.io import read_text
 from pipeline.pose import PoseSettings
+from pipeline.validate import FRAME_NUMBERS
 
 COLUMNS = (
     "Video Tag", "Clip Id", "Labels", "Frame Number", "X", "Y", "Width", "Height", "Person Id",
 )  # fmt: skip
 BOX_COLUMNS = ("X", "Y", "Width", "Height")
+BOX_PERCENT = (-1000.0, 1000.0)  # a box value, percent of the frame: ten frames either way
 IGNORED_LABEL = "no annotation"
 _MAX_LISTED = 10  # rows named in one error message
 
@@ -149,9 +151,7 @@ def read_annotations(csv_path: str | Path) -> list[Segment]:
             literal or unknown label (all bad rows are named in one message).
     """
     path = Path(csv_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"annotations not found: {path}")
-    text = read_text(path, "annotations", encoding="utf-8-sig")
+    text = read_text(path, "annotations", encoding="utf-8-sig")  # never a folder or FIFO
     if not text.strip():
         raise AnnotationError(f"{path} is empty; expected a header row with {_names(COLUMNS)}")
     reader = csv.reader(io.StringIO(text))
@@ -175,12 +175,14 @@ def read_annotations(csv_path: str | Path) -> list[Segment]:
             )
         frame = _frame_number(cell["Frame Number"])
         if frame is None:
-            problems["`Frame Number` must be an integer >= 0"].append(
+            problems[f"`Frame Number` must be an integer {_range(FRAME_NUMBERS)}"].append(
                 f"line {line} ({cell['Frame Number']!r})"
             )
         box = _box(cell)
         if box is None:
-            problems["box (X, Y, Width, Height) must be numbers (percent)"].append(f"line {line}")
+            problems[
+                f"box (X, Y, Width, Height) must be numbers {_range(BOX_PERCENT)} (percent)"
+            ].append(f"line {line}")
         elif not _box_in_frame(box):
             problems["box must have Width, Height > 0 and overlap the frame (0-100 %)"].append(
                 f"line {line} {box}"
@@ -240,7 +242,12 @@ def _frame_number(text: str) -> int | None:
         value = float(text)
     except ValueError:
         return None
-    return int(value) if value.is_integer() and value >= 0 else None
+    low, high = FRAME_NUMBERS
+    return int(value) if value.is_integer() and low <= value <= high else None
+
+
+def _range(limits: tuple[float, float]) -> str:
+    return f"from {limits[0]:.0f} to {limits[1]:.0f}"
 
 
 def _box(cell: dict[str, str]) -> tuple[float, ...] | None:
@@ -248,7 +255,8 @@ def _box(cell: dict[str, str]) -> tuple[float, ...] | None:
         box = tuple(float(cell[c].rstrip("%")) for c in BOX_COLUMNS)
     except ValueError:
         return None
-    return box if all(np.isfinite(box)) else None
+    low, high = BOX_PERCENT
+    return box if all(low <= v <= high for v in box) else None  # NaN too
 
 
 def _box_in_frame(box: tuple[float, ...]) -> bool:

@@ -31,9 +31,12 @@ def _linear_stream(t_s: np.ndarray, speed: float = 0.1):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"window_s": 0.0}, r"`window_s` must be > 0 seconds, got 0.0"),
-        ({"window_s": -1.5}, r"`window_s` must be > 0 seconds"),
-        ({"n_frames": 1}, r"`n_frames` must be >= 2 frames, got 1"),
+        ({"window_s": 0.0}, r"`window_s` must be 0.05 to 600 seconds, got 0.0"),
+        ({"window_s": -1.5}, r"`window_s` must be 0.05 to 600 seconds"),
+        ({"window_s": 1e12}, r"`window_s` must be 0.05 to 600 seconds, got 1000000000000.0"),
+        ({"window_s": float("nan")}, r"`window_s` must be 0.05 to 600 seconds, got nan"),
+        ({"n_frames": 1}, r"`n_frames` must be 2 to 999 frames, got 1"),
+        ({"n_frames": 10**12}, r"`n_frames` must be 2 to 999 frames"),
         ({"visibility_threshold": 1.5}, r"`visibility_threshold` must be in \[0, 1\], got 1.5"),
         ({"min_coverage": -0.1}, r"`min_coverage` must be in \[0, 1\]"),
         ({"min_joint_coverage": 2.0}, r"`min_joint_coverage` must be in \[0, 1\]"),

@@ -173,7 +173,7 @@ MALFORMED = {
     ),
     "non-numeric box": (
         lambda p: write_csv(p, [_good(), {**_good(), "Width": "wide"}]),
-        r"must be numbers \(percent\): line 3",
+        r"must be numbers from -1000 to 1000 \(percent\): line 3",
     ),
     "box outside the frame": (
         lambda p: write_csv(p, [{**_good(), "X": 120}, _good(), {**_good(), "Y": -60}]),
@@ -197,7 +197,7 @@ MALFORMED = {
     ),
     "bad frame number": (
         lambda p: write_csv(p, [{**_good(), "Frame Number": "1.5"}]),
-        r"`Frame Number` must be an integer >= 0: line 2 \('1.5'\)",
+        r"`Frame Number` must be an integer from 0 to 100000000: line 2 \('1.5'\)",
     ),
 }
 

@@ -53,7 +53,7 @@ def test_cli_renders_a_skeleton_without_toe_joints(tmp_path: Path, capsys) -> No
         (["{bvh}", "{bvh}/clip.mp4"], r"^error: cannot write output video .*is a file, not a fo"),
         (["{bvh}", "out.mp4", "--view", "200"], r"^error: `view` must be in \[-180, 180\]"),
         (["{bvh}", "out.avi"], r"^error: output video must end in \.mp4, got out\.avi$"),
-        (["{bvh}", "out.mp4", "--distance", "0"], r"^error: `distance_m` must be > 0 metres"),
+        (["{bvh}", "out.mp4", "--distance", "0"], r"^error: argument --distance: must be 0.1 to"),
         (["{bvh}"], r"^error: give a BVH clip and an output \.mp4"),
         (["--dataset", "{tmp}"], r"^error: --dataset takes --out DIR"),
         (["--dataset", "{tmp}", "--out", "{tmp}"], r"^error: .*cfg.* not found: --dataset must be"),
