@@ -1,12 +1,14 @@
-"""How far a window is from everything the model was trained on: the mean distance to its
-nearest training windows, in the model's own standardised (content-projected) space.
+"""How far a window is from every movement the model knows: the mean distance to its
+nearest reference windows, in the model's own standardised (content-projected) space.
 
-A window past the threshold is unlike any training movement (a pose the model never saw,
-tracking noise, someone sitting at a desk): the live app then says "uncertain" instead of
-a confident label. The threshold is a quantile of the same distance for windows of
-training windows from other clips (`offline.training.classifiers.attach_novelty`), so it
-fires on a known share of ordinary movements and on everything further out. The
-reference windows and the threshold are kept on the model's `ContentProjection`.
+The reference holds training windows and ordinary movement of many other people. A
+window past the threshold is unlike all of it (lying down, a frozen or jittering
+skeleton, an action no one in the data did): the live app then says "uncertain" instead
+of a label. The threshold is calibrated on people held out: a quantile of the same
+distance from windows of one person to the reference windows of everyone else
+(`offline.training.classifiers.attach_novelty`), so a new person moving ordinarily is
+familiar, and what is far from every person is not. The reference windows and the
+threshold are kept on the model's `ContentProjection`.
 """
 
 from __future__ import annotations

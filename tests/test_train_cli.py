@@ -168,7 +168,7 @@ BAD_INPUTS = {
     "no dataset": (
         lambda tmp: (tmp / "empty").mkdir() or tmp / "empty",
         [],
-        r"empty is not a dataset: expected data/\*\.bvh \+ cfg/ \(motion capture\), "
+        r"empty is not a dataset: expected data/\*\.bvh \+ cfg/ or labels\.csv \(motion capture\), "
         r"annotations/annotations\.csv \+ videos/ \(EiLA\), videos/<label>/\*\.mp4, or \*\.npz",
     ),
     "empty csv": (
@@ -211,8 +211,8 @@ BAD_INPUTS = {
     ),
     "unknown group": (
         lambda tmp: write_mocap_folder(tmp / "m", [("walk", "sad"), ("bow", "happy")]),
-        ["--group", "person"],
-        r"group key 'person' is missing for 2 movements \(e\.g\. dataset-1_\w+_001@0\); "
+        ["--group", "actor"],
+        r"group key 'actor' is missing for 2 movements \(e\.g\. dataset-1_\w+_001@0\); "
         r"choose another with --group",
     ),
     "one content only": (

@@ -35,11 +35,11 @@ def _rf(seed: int) -> Any:
 def _et(seed: int) -> Any:
     from sklearn.ensemble import ExtraTreesClassifier
 
-    # Extremely randomised trees, every feature tried at each split (max_features=1.0):
-    # on the content-projected features this held out whole action families best
-    # (leaves of >= 10 windows; `python train.py compare`, README "Features").
+    # Extremely randomised trees, every feature tried at each split (max_features=1.0),
+    # leaves of >= 100 windows: low capacity read held-out people best (leave-one-person-
+    # out 0.48 against 0.44 with leaves of 10; README "Directions measured").
     return ExtraTreesClassifier(
-        n_estimators=300, min_samples_leaf=10, max_features=1.0, random_state=seed, n_jobs=1
+        n_estimators=200, min_samples_leaf=100, max_features=1.0, random_state=seed, n_jobs=1
     )
 
 
@@ -56,8 +56,11 @@ MODEL_FACTORIES: Final[dict[str, Callable[[int], Any]]] = {
     "mlp": _mlp,
 }
 # "content": classes equal, actions (contents) equal within a class, clips equal within an
-# action; "weights": classes equal, clips equal within a class.
-BALANCING: Final[tuple[str, ...]] = ("none", "weights", "content", "smote", "undersample")
+# action; "person": classes equal, people equal within a class, clips equal within a
+# person; "weights": classes equal, clips equal within a class.
+BALANCING: Final[tuple[str, ...]] = (
+    "none", "weights", "content", "person", "smote", "undersample",
+)  # fmt: skip
 
 
 def make_classifier(name: str, balance: str = "content", seed: int = 0, projection: int = 0) -> Any:
@@ -125,16 +128,23 @@ def fit_classifier(
     clips: npt.NDArray[Any] | None = None,
     contents: npt.NDArray[Any] | None = None,
     projection_rows: tuple[npt.NDArray[np.float32], npt.NDArray[Any]] | None = None,
+    persons: npt.NDArray[Any] | None = None,
+    ordinary: tuple[npt.NDArray[np.float32], npt.NDArray[Any]] | None = None,
 ) -> Any:
     """Fit a `make_classifier` pipeline on (x, y).
 
     Args:
-        balance: "weights" / "content" fit with `balanced_weights` as sample weights.
+        balance: "weights" / "content" / "person" fit with `balanced_weights` as sample
+            weights (classes equal; then contents, or people, equal within a class).
         clips, contents: one clip id and one content id per row (for the weights and the
             projection).
         projection_rows: (features, content ids) of further windows the content projection
             is fitted on besides `x` (other styles, other datasets without emotion labels);
             the classifier never sees them.
+        persons: who performed each row (the person weights; the novelty threshold is
+            calibrated on people held out from the reference). None: each clip.
+        ordinary: (features, person ids) of unlabelled movement by other people (everyday
+            actions, other styles) that the novelty check counts as familiar.
     """
     steps = getattr(pipeline, "steps", [])
     first = steps[0][1] if steps else None
@@ -151,42 +161,58 @@ def fit_classifier(
         rest.fit(x_in, y, clf__sample_weight=balanced_weights(y, clips))
     elif balance == "content":
         rest.fit(x_in, y, clf__sample_weight=balanced_weights(y, clips, contents))
+    elif balance == "person":
+        cells = persons if persons is not None else contents
+        rest.fit(x_in, y, clf__sample_weight=balanced_weights(y, clips, cells))
     else:
         rest.fit(x_in, y)
     if clips is not None:
-        attach_novelty(pipeline, x, clips)
+        attach_novelty(pipeline, x, persons if persons is not None else clips, ordinary)
     return pipeline
 
 
 NOVELTY_K: Final[int] = 5
-NOVELTY_QUANTILE: Final[float] = 0.95
-_NOVELTY_REFERENCE: Final[int] = 3000  # windows kept on the model (about 1.5 MB)
+NOVELTY_QUANTILE: Final[float] = 0.99
+_NOVELTY_REFERENCE: Final[int] = 4000  # windows kept on the model (about 2 MB)
+_NOVELTY_PROBES: Final[int] = 600
 
 
 def attach_novelty(
-    pipeline: Any, x: npt.NDArray[np.float32], clips: npt.NDArray[Any], seed: int = 0
+    pipeline: Any,
+    x: npt.NDArray[np.float32],
+    persons: npt.NDArray[Any],
+    ordinary: tuple[npt.NDArray[np.float32], npt.NDArray[Any]] | None = None,
+    seed: int = 0,
 ) -> None:
-    """Keep (up to 3000 of) the training windows on the model's content projection, with a
-    threshold: the 95th percentile of the distance from training windows to their 5
-    nearest windows of *other* clips (a new take of a familiar movement is that far).
+    """Keep reference windows on the model's content projection, with a threshold past
+    which a window is unlike every movement the model knows.
 
-    No-op for pipelines without a `ContentProjection`."""
+    The reference is (up to 4000 of) the training windows plus `ordinary` movement of
+    other people (everyday actions and other styles, no emotion labels), so what is
+    familiar is how people move, not only how the training performers did. The threshold
+    is calibrated on *people held out*: the 99th percentile of the distance from a window
+    to its 5 nearest reference windows of *other* people. A new person moving ordinarily
+    is then as familiar as a training performer was to the others; a pose, a stillness
+    or a jitter no person showed is not. No-op without a `ContentProjection`."""
     steps = getattr(pipeline, "steps", [])
     first = steps[0][1] if steps else None
     if not isinstance(first, ContentProjection) or len(x) <= NOVELTY_K:
         return
     from pipeline.novelty import knn_distance
 
+    rows, owners = np.asarray(x), np.asarray(persons).astype(str)
+    if ordinary is not None and len(ordinary[0]):
+        rows = np.concatenate([rows, ordinary[0]])
+        owners = np.concatenate([owners, np.asarray(ordinary[1]).astype(str)])
     rng = np.random.default_rng(seed)
-    keep = rng.permutation(len(x))[:_NOVELTY_REFERENCE]
-    reference = first.transform(x[keep]).astype(np.float32)
-    ref_clips = np.asarray(clips)[keep]
-    probe = keep[: min(400, len(keep))]
+    keep = rng.permutation(len(rows))[:_NOVELTY_REFERENCE]
+    reference = first.transform(rows[keep]).astype(np.float32)
+    ref_owner = owners[keep]
     distances = []
-    for i in probe:  # a probe window against the reference windows of other clips only
-        others = reference[ref_clips != clips[i]]
+    for i in keep[:_NOVELTY_PROBES]:  # a probe against the reference windows of other people
+        others = reference[ref_owner != owners[i]]
         if len(others) >= NOVELTY_K:
-            z = first.transform(x[i : i + 1])
+            z = first.transform(rows[i : i + 1])
             distances.append(float(knn_distance(others, z, NOVELTY_K)[0]))
     if not distances:
         return

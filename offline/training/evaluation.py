@@ -20,7 +20,7 @@ from offline.cluster import Executor
 from offline.datasets.movement import Movement
 from offline.progress import Progress
 from offline.training.classifiers import fit_classifier, make_classifier
-from offline.training.scores import Evaluation, evaluation_of
+from offline.training.scores import Evaluation, evaluation_of, score
 from pipeline.features import vectorize
 from pipeline.projection import ContentProjection
 from pipeline.window import WindowSpec
@@ -163,7 +163,7 @@ class TrainSettings:
     """
 
     model: str = "et"
-    balance: str = "content"
+    balance: str = "person"
     seed: int = 0
     projection: int = 2
 
@@ -190,10 +190,15 @@ def fit_table(
     data = table if extra is None or not len(extra) else WindowTable.concat([table, extra])
     pipeline = make_classifier(settings.model, settings.balance, settings.seed, settings.projection)
     contents, aux_contents = contents_of(data), contents_of(aux) if aux is not None else None
-    rows = None
+    rows = ordinary = None
     if aux is not None and len(aux) and contents is not None and aux_contents is not None:
         rows = (aux.x, aux_contents)
-    return fit_classifier(pipeline, data.x, data.y, settings.balance, data.clip, contents, rows)
+    persons = data.groups.get("person")
+    if aux is not None and len(aux) and "person" in aux.groups:
+        ordinary = (aux.x, aux.groups["person"])
+    return fit_classifier(
+        pipeline, data.x, data.y, settings.balance, data.clip, contents, rows, persons, ordinary
+    )
 
 
 def single_label_contents(table: WindowTable) -> npt.NDArray[np.bool_]:
@@ -276,13 +281,23 @@ def _fold(f: _Folds, g: str) -> tuple[npt.NDArray[Any], str, npt.NDArray[np.bool
     extra = f.augment.take(f.augment.group(f.key) != g) if f.augment is not None else None
     fold = f.train.take(f.train.group(f.key) != g)
     aux = f.aux
-    if aux is not None and f.key in aux.groups:  # no action of the held-out group at all
-        aux = aux.take(aux.groups[f.key] != g)
+    if aux is not None and f.key in aux.groups:  # nothing of the held-out group at all
+        aux = aux.take(~same_group(aux.groups[f.key], g))
     model = fit_table(fold, f.settings, extra, aux)
     x = f.test.x[f.test.group(f.key) == g]
     predicted = model.predict(x)
     labels, counts = np.unique(fold.y, return_counts=True)
     return predicted, str(labels[np.argmax(counts)]), unfamiliar_rows(model, x)
+
+
+def same_group(ids: StrArr, group: str) -> npt.NDArray[np.bool_]:
+    """Rows of `ids` that belong to `group`, where people recorded together are one group
+    named "18+19": such a group also matches "18" and "19" (their clips in another
+    dataset), and "18" matches "18+19"."""
+    members = set(group.split("+"))
+    keys, index = np.unique(ids, return_inverse=True)
+    hit = np.array([k == group or bool(members & set(str(k).split("+"))) for k in keys], bool)
+    return hit[index] if len(keys) else np.zeros(len(ids), bool)
 
 
 def unfamiliar_rows(model: Any, x: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
@@ -318,8 +333,11 @@ def grouped_evaluation(
         rows = slice(start, start + len(test))
         start += len(test)
         ev = evaluation_of(test, pred_all[rows], majority_all[rows], labels, group)
-        ids, flagged = test.group(group), flags[rows]
+        ids, flagged, pred = test.group(group), flags[rows], pred_all[rows]
         ev.unfamiliar = {str(g): float(flagged[ids == g].mean()) for g in np.unique(ids)}
+        for name, keep in (("familiar_scores", ~flagged), ("unfamiliar_scores", flagged)):
+            if keep.any() and flagged.any():
+                setattr(ev, name, score(test.y[keep], pred[keep], labels))
         out.append(ev)
     return out
 

@@ -7,7 +7,6 @@ Nothing here prints: text for the user goes to `Resources.notify`, progress to
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,6 +18,7 @@ import numpy as np
 from offline import cluster
 from offline.cluster import Executor
 from offline.training import clustering, report
+from offline.training.card import card_evaluation, library_versions, license_note, secondary_group
 from offline.training.evaluation import (
     TrainSettings,
     WindowTable,
@@ -37,14 +37,8 @@ from offline.training.recipe import (
     training_rows,
     with_renders,
 )
-from offline.training.scores import Evaluation, Scores, chance_scores, score
-from pipeline.models import EmotionModel, load_model, save_model
-
-LICENSE_NOTE = (
-    "Trained on the Bandai-Namco-Research-Motiondataset-1 (Bandai Namco Research Inc., "
-    "CC BY-NC 4.0, https://github.com/BandaiNamcoResearchInc/Bandai-Namco-Research-Motiondataset). "
-    "The model may be used for non-commercial purposes only."
-)
+from offline.training.scores import Scores, chance_scores, score
+from pipeline.models import EmotionModel, card_path, load_model, save_model
 
 
 @dataclass(frozen=True)
@@ -148,22 +142,24 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
         )  # fmt: skip
         results["grouped_seed"] = seed_eval.to_dict()
         rows.append((f"seed ({recipe.train.model})", seed_eval.scores))
-    content_eval = None
-    if data.group == "family" and not outputs.quick:  # the optimistic protocol, for comparison
-        content_eval, *_ = grouped_evaluation(
-            fit_rows,
-            [table],
-            "content",
-            recipe.train,
-            fit_mirrored,
-            labels,
-            res.progress,
-            aux=aux,
-        )
-        results["grouped_by_content"] = content_eval.to_dict()
+    second_eval = second_video = None
+    second = secondary_group(data.group, table)
+    if second is not None and (second == "family" or not outputs.quick):
+        # beside the person headline: whole actions held out (an action's every style,
+        # from every dataset); beside the family headline: the optimistic per-content row
+        second_eval, *tested_second = grouped_evaluation(
+            fit_rows, [table, *test_tables], second, recipe.train, fit_mirrored, labels,
+            res.progress, aux=aux,
+        )  # fmt: skip
+        results[f"grouped_by_{second}"] = second_eval.to_dict()
+        optimistic = " (optimistic)" if second == "content" else ""
         rows.append(
-            (f"{recipe.feature_set}, leave-one-content-out (optimistic)", content_eval.scores)
+            (f"{recipe.feature_set}, leave-one-{second}-out{optimistic}", second_eval.scores)
         )
+        if tested_second:
+            second_video = tested_second[0]
+            results[f"grouped_by_{second}"]["test_data"] = second_video.to_dict()
+            rows.append((f"  on --test-data, leave-one-{second}-out", second_video.scores))
     rows += [("majority class", evaluation.majority), ("chance", evaluation.chance)]
     if video_eval is not None:
         results["test_data"] = {"paths": list(test_paths), **video_eval.to_dict()}
@@ -208,13 +204,15 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
             "recipe": recipe.to_dict(),
             "training_data": data.notes,
             "n_windows": len(table),
-            "evaluation": card_evaluation(data.group, evaluation, video_eval, content_eval),
+            "evaluation": card_evaluation(
+                data.group, evaluation, video_eval, second, second_eval, second_video
+            ),
             "versions": library_versions(),
-            "license": LICENSE_NOTE if "mocap" in data.kinds else "see training data",
+            "license": license_note(data.notes) if "mocap" in data.kinds else "see training data",
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     )
-    card = save_model(model, outputs.out)
+    card = card_path(outputs.out)
     results["timing_s"] = {"total": time.perf_counter() - started, "final_fit": fit_s}
     run = report.Run(
         recipe=recipe,
@@ -222,7 +220,7 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
         table=table,
         evaluation=evaluation,
         seed_eval=seed_eval,
-        content_eval=content_eval,
+        second_eval=second_eval,
         video_eval=video_eval,
         rows=rows,
         study=study,
@@ -232,44 +230,13 @@ def _train(recipe: Recipe, res: Resources, outputs: TrainOutputs) -> report.Run:
         model_path=outputs.out,
         card_path=card,
         report_dir=outputs.report_folder(),
-        license_note=LICENSE_NOTE if "mocap" in data.kinds else None,
+        license_note=license_note(data.notes) if "mocap" in data.kinds else None,
+        second_group=second,
+        second_video=second_video,
     )
     report.write_report(run)
+    save_model(model, outputs.out)  # last: a run that fails anywhere keeps the old model
     return run
-
-
-def card_evaluation(
-    group: str,
-    evaluation: Evaluation,
-    video_eval: Evaluation | None,
-    content_eval: Evaluation | None,
-) -> dict[str, Any]:
-    """The model card's evaluation entry: the held-out-group (for motion capture: action
-    family) figures first, on the training data and on the video path."""
-
-    def summary(ev: Evaluation) -> dict[str, Any]:
-        return {
-            "balanced_accuracy": ev.scores.balanced_accuracy,
-            "accuracy": ev.scores.accuracy,
-            "macro_f1": ev.scores.macro_f1,
-            "recall": ev.scores.recall,
-            f"per_{group}_balanced_accuracy": {
-                g: s.balanced_accuracy for g, s in ev.per_group.items()
-            },
-        }
-
-    out: dict[str, Any] = {"protocol": f"leave-one-{group}-out", **summary(evaluation)}
-    out["majority_balanced_accuracy"] = evaluation.majority.balanced_accuracy
-    out["chance_balanced_accuracy"] = evaluation.chance["balanced_accuracy"]
-    if video_eval is not None:
-        out["test_data_balanced_accuracy"] = video_eval.scores.balanced_accuracy
-        out["test_data"] = summary(video_eval)
-        out["test_data"]["per_view_balanced_accuracy"] = {
-            v: s.balanced_accuracy for v, s in video_eval.per_view.items()
-        }
-    if content_eval is not None:
-        out["leave_one_content_out_optimistic"] = content_eval.scores.balanced_accuracy
-    return out
 
 
 def evaluate(model_path: Path, recipe: Recipe, res: Resources) -> tuple[dict[str, Any], Scores]:
@@ -408,16 +375,3 @@ def _compare(base: Recipe, grid: Grid, res: Resources, test_data: tuple[str, ...
             lines[i] = _compare_cell(ex, cell)
             res.notify(lines[i])
     return lines
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a model file depends on, for its card."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("numpy", "scikit-learn", "imbalanced-learn", "mediapipe", "joblib"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out

@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 
 from offline.datasets.families import with_family
-from offline.datasets.mocap import DEFAULT_STYLES, MocapOptions
+from offline.datasets.mocap import DEFAULT_STYLES, MocapOptions, dataset_body
 from offline.datasets.movement import Movement
 from offline.datasets.registry import DEFAULT_GROUP, ReadOptions, detect_kind, read_dataset
 from offline.keypoints.report import shorten
 from offline.labels import style_names
-from offline.mocap.body import BANDAI, BodyMap
+from offline.mocap.body import BodyMap
 from offline.mocap.bvh import DEFAULT_UNIT_M
 from offline.progress import Progress, no_progress
-from offline.render import DEFAULT_RENDER_DIR, DEFAULT_VIEWS, plan_dataset, render_jobs
+from offline.render import DEFAULT_RENDER_DIR, plan_dataset, render_jobs
 from offline.training.evaluation import (
     TrainSettings,
     WindowTable,
@@ -36,10 +36,17 @@ from pipeline.window import WindowSpec
 
 # Virtual camera yaws (degrees) for 2D features of motion capture; includes the rendered views.
 ALL_VIEWS = (-90.0, -60.0, -35.0, 0.0, 35.0, 60.0, 90.0)
+# Views the training data is rendered at: front and three-quarters; the mirrored copies of
+# the training rows stand for -35 deg (rendering and pose cost about 0.1 s a frame here).
+TRAINING_VIEWS = (0.0, 35.0)
 SHARED = Path(__file__).resolve().parents[2].parent / "shared/data"
 SHARED_MOCAP = SHARED / "bandai-namco-motion-1"
+# Emotions acted by 14 people (CMU; data/*.bvh + labels.csv + joint_map.json).
+SHARED_PEOPLE = SHARED / "cmu-emotion"
 # 10 actions in 7 non-emotion styles: auxiliary data for the content projection.
 SHARED_STYLES = SHARED / "bandai-namco-motion-2"
+# Ordinary movement of 73 people, no emotion: auxiliary data (projection and novelty).
+SHARED_EVERYDAY = SHARED / "cmu-everyday"
 
 
 @dataclass(frozen=True)
@@ -56,12 +63,16 @@ class Recipe:
         views_deg: virtual camera yaws for mocap (None: 0 for 3D features, ALL_VIEWS for 2D).
         image_jitter: per-frame noise on projected mocap joints, fraction of body height.
         world_jitter_m: per-frame noise on mocap joints, metres.
-        group: the key the evaluation holds out (None: the action family for motion
-            capture and its renders, else the dataset kind's default: the video).
+        group: the key the evaluation holds out (None: the person when every movement
+            names one, else the action family for motion capture and its renders, else
+            the dataset kind's default: the video).
         render_views_deg: mocap clips also rendered at these yaws and run through pose.
+        render_max_s: only a clip's first seconds are rendered (long CMU takes: 15 s of a
+            take gives 70 windows a view; the skeleton path keeps the whole take).
         auxiliary: motion-capture datasets whose clips (every style) only teach the content
             projection what actions look like; no emotion labels are taken from them.
-            None: the shared style dataset when training on the shared data, else none.
+            None: the shared style and everyday datasets when training on the shared
+            data, else none.
         other_styles: the training datasets' non-label styles (proud, tired, ...) are
             auxiliary data too.
         single_label_contents: train on contents seen with one label only (e.g. actions
@@ -75,14 +86,15 @@ class Recipe:
     labels: tuple[str, ...] | None = None
     feature_set: str = DEFAULT_FEATURE_SET
     window: WindowSpec = field(default_factory=WindowSpec)
-    stride_s: float = 0.2
+    stride_s: float = 0.4
     train: TrainSettings = field(default_factory=TrainSettings)
     mirror: bool = True
     views_deg: tuple[float, ...] | None = None
     image_jitter: float = 0.02
     world_jitter_m: float = 0.0
     group: str | None = None
-    render_views_deg: tuple[float, ...] = DEFAULT_VIEWS
+    render_views_deg: tuple[float, ...] = TRAINING_VIEWS
+    render_max_s: float | None = 15.0
     pose: PoseSettings = field(default_factory=PoseSettings)
     auxiliary: tuple[str, ...] | None = None
     other_styles: bool = True
@@ -97,12 +109,16 @@ class Recipe:
             raise ValueError(f"the window stride must be > 0 seconds, got {self.stride_s}")
 
     def datasets(self) -> tuple[str, ...]:
-        """The recipe's data folders; the shared motion capture when none is given."""
-        return self.data or (os.path.relpath(SHARED_MOCAP),)
+        """The recipe's data folders; when none is given, the shared motion capture:
+        Bandai-Namco's emotions and CMU's people (those of the two that exist)."""
+        if self.data:
+            return self.data
+        shared = [p for p in (SHARED_MOCAP, SHARED_PEOPLE) if p.is_dir()] or [SHARED_MOCAP]
+        return tuple(os.path.relpath(p) for p in shared)
 
     def mocap_options(self, **changes: Any) -> MocapOptions:
         """How this recipe reads motion capture (views, jitter, body map, unit)."""
-        body = BodyMap.from_json(self.joint_map) if self.joint_map else BANDAI
+        body = BodyMap.from_json(self.joint_map) if self.joint_map else None  # dataset's own
         base = MocapOptions(
             styles=DEFAULT_STYLES, views_deg=self.mocap_views(), image_jitter=self.image_jitter,
             world_jitter_m=self.world_jitter_m, seed=self.train.seed, body=body,
@@ -111,12 +127,13 @@ class Recipe:
         return replace(base, **changes)
 
     def auxiliary_datasets(self) -> tuple[str, ...]:
-        """The auxiliary motion capture (see `auxiliary`), the shared style data by default
-        when the recipe trains on the shared data and that folder exists."""
+        """The auxiliary motion capture (see `auxiliary`): by default, when the recipe
+        trains on the shared data, the shared style and everyday data that exist."""
         if self.auxiliary is not None:
             return self.auxiliary
-        if not self.data and SHARED_STYLES.is_dir():
-            return (os.path.relpath(SHARED_STYLES),)
+        if not self.data:
+            shared = (SHARED_STYLES, SHARED_EVERYDAY)
+            return tuple(os.path.relpath(p) for p in shared if p.is_dir())
         return ()
 
     def mocap_views(self) -> tuple[float, ...]:
@@ -214,7 +231,8 @@ def read_all(
             found, kind, extraction = read_dataset(path, recipe.kind, options)
             if memo is not None:
                 memo[key] = found, kind, extraction
-        movements += [replace(m, groups=with_family(m.groups)) for m in found]
+        named = {"dataset": Path(path).resolve().name}  # renders keep their dataset's name
+        movements += [replace(m, groups=with_family({**named, **m.groups})) for m in found]
         kinds.append(kind)
         what = _WHAT[kind]
         if any("renderer" in m.groups for m in found):
@@ -223,8 +241,15 @@ def read_all(
         if extraction is not None:
             notes += [f"  {line}" for line in extraction.lines()]
     group = recipe.group or DEFAULT_GROUP[kinds[0]]
-    if recipe.group is None and "family" in movements[0].groups:
+    if recipe.group is None and people_can_be_held_out(movements):
+        group = "person"  # the headline: people the model never saw
+    elif recipe.group is None and "family" in movements[0].groups:
         group = "family"  # motion capture and its renders: hold out whole action families
+        if any(m.groups.get("person") for m in movements):
+            notes.append(
+                "not evaluated by person: some class was acted by one person only "
+                "(add data of other people); whole action families are held out instead"
+            )
     missing = [m.name for m in movements if group not in m.groups]
     if missing:
         raise ValueError(
@@ -232,6 +257,18 @@ def read_all(
             "choose another with --group"
         )
     return Data(movements, kinds, group, notes)
+
+
+def people_can_be_held_out(movements: list[Movement]) -> bool:
+    """Every movement names its person, and every label was acted by two people or more
+    (so holding one person out leaves an example of each class)."""
+    people: dict[str, set[str]] = {}
+    for m in movements:
+        person = m.groups.get("person")
+        if not person:
+            return False
+        people.setdefault(m.label, set()).add(person)
+    return all(len(p) >= 2 for p in people.values())
 
 
 def tables(data: Data, recipe: Recipe) -> tuple[WindowTable, WindowTable | None]:
@@ -264,7 +301,7 @@ def with_renders(
             continue
         styles = style_names(recipe.labels) if recipe.labels else list(DEFAULT_STYLES)
         out = Path(res.render_dir) / Path(path).resolve().name
-        jobs = plan_dataset(path, out, recipe.render_views_deg, styles)
+        jobs = plan_dataset(path, out, recipe.render_views_deg, styles, max_s=recipe.render_max_s)
         todo = [j for j in jobs if not j.is_done()]
         if todo:
             res.notify(
@@ -272,7 +309,10 @@ def with_renders(
                 f"about 0.02 s a frame, then pose about 0.02 s a frame; --no-render skips)"
             )
             bad: dict[str, str] = {}
-            render_jobs(todo, n_jobs=res.jobs, progress=res.progress or no_progress, skipped=bad)
+            body = BodyMap.from_json(recipe.joint_map) if recipe.joint_map else dataset_body(path)
+            render_jobs(
+                todo, body, n_jobs=res.jobs, progress=res.progress or no_progress, skipped=bad
+            )
             if bad:
                 items = [f"{k} ({v})" for k, v in bad.items()]
                 res.notify(f"{len(bad)} videos not rendered: {shorten(items)}")

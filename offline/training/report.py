@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from offline.entry import usable_matplotlib_dirs
 from offline.training.evaluation import WindowTable
 from offline.training.scores import Evaluation, Scores
 from pipeline.io import atomic_path, write_text_atomic
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 
 def _pyplot() -> Any:
+    usable_matplotlib_dirs()  # else matplotlib warns when its cache folder cannot be made
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
@@ -204,7 +206,7 @@ class Run:
     table: WindowTable
     evaluation: Evaluation
     seed_eval: Evaluation | None
-    content_eval: Evaluation | None
+    second_eval: Evaluation | None
     video_eval: Evaluation | None
     rows: list[tuple[str, Any]]
     study: list[tuple[str, dict[str, float]]]
@@ -215,6 +217,8 @@ class Run:
     card_path: Path
     report_dir: Path
     license_note: str | None = None
+    second_group: str | None = None  # the protocol beside the headline (`secondary_group`)
+    second_video: Evaluation | None = None  # that protocol on --test-data
 
 
 def write_report(run: Run) -> None:
@@ -299,6 +303,15 @@ def write_report(run: Run) -> None:
         if video_eval.per_view:
             md += [per_view_table(video_eval.per_view), ""]
         md += ["![confusion test data](confusion_test_data.png)", ""]
+    if run.second_eval is not None and run.second_group is not None:
+        g = run.second_group
+        md += [f"## Leave-one-{g}-out (beside the headline: a whole {g} never seen)", ""]
+        md += [scores_table([(recipe.feature_set, run.second_eval.scores)]), ""]
+        md += _held_out_lines(run.second_eval, g)
+        if run.second_video is not None:
+            md += [f"On --test-data (the video path), leave-one-{g}-out:", ""]
+            md += [scores_table([(recipe.feature_set, run.second_video.scores)]), ""]
+            md += _held_out_lines(run.second_video, g)
     if run.study:
         md += [
             "## The study's protocol (repeated stratified splits over windows; groups ignored, "
@@ -340,10 +353,21 @@ def _held_out_lines(ev: Evaluation, group: str) -> list[str]:
     if ev.unfamiliar and any(ev.unfamiliar.values()):
         shares = ", ".join(f"{g} {v:.2f}" for g, v in ev.unfamiliar.items())
         lines += [
-            f"Share of windows the fold's model finds unlike its training windows (shown "
+            f"Share of windows the fold's model finds unlike every movement it knows (shown "
             f'"uncertain" live), per held-out {group}: {shares}.',
             "",
         ]
+    if ev.familiar_scores is not None and ev.unfamiliar_scores is not None:
+        lines += [
+            f"Balanced accuracy of the windows the check lets through: "
+            f"{ev.familiar_scores.balanced_accuracy:.3f} ({ev.familiar_scores.n} windows); "
+            f"of those it flags: {ev.unfamiliar_scores.balanced_accuracy:.3f} "
+            f"({ev.unfamiliar_scores.n} windows).",
+            "",
+        ]
+    if ev.per_dataset:
+        parts = ", ".join(f"{d} {sc.balanced_accuracy:.3f}" for d, sc in ev.per_dataset.items())
+        lines += [f"Per dataset (balanced accuracy): {parts}.", ""]
     if ev.per_group:
         lines = [per_group_table(ev.per_group, group), "", *lines]
     if ev.per_group and ev.single_label:

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from offline.training.evaluation import WindowTable
 
 StrArr = npt.NDArray[np.str_]
+# People are pooled whatever they acted (a person's figure is over the classes that person
+# acted); other held-out groups with one label only (an action recorded only as Neutral)
+# have no balanced accuracy and are reported apart.
+PERSON = "person"
 
 
 @dataclass(frozen=True)
@@ -101,12 +105,18 @@ class Evaluation:
 
     Attributes:
         scores: pooled over the held-out groups that hold two labels or more (every row
-            when no group does, e.g. one video per group); the headline figure.
-        per_group: the same for each such held-out group (e.g. each action family).
+            when no group does, e.g. one video per group; every row when the groups are
+            people); the headline figure.
+        per_group: the same for each such held-out group (e.g. each action family; each
+            person, over the classes that person acted).
+        per_view, per_source, per_dataset: the pooled rows by camera view, by source
+            (mocap skeletons / video) and by dataset.
         single_label: groups with one label only (e.g. contents that exist only as
             Neutral): their label and the fraction of their windows given it.
         unfamiliar: per held-out group, the share of its windows the fold's model finds
             unlike its training windows (shown "uncertain" live; `pipeline.novelty`).
+        familiar_scores, unfamiliar_scores: the pooled rows the novelty check lets through
+            (labelled live) and those it flags, scored apart.
     """
 
     scores: Scores
@@ -114,9 +124,12 @@ class Evaluation:
     chance: dict[str, float]
     per_view: dict[str, Scores] = field(default_factory=dict)
     per_source: dict[str, Scores] = field(default_factory=dict)
+    per_dataset: dict[str, Scores] = field(default_factory=dict)
     per_group: dict[str, Scores] = field(default_factory=dict)
     single_label: dict[str, tuple[str, float, int]] = field(default_factory=dict)
     unfamiliar: dict[str, float] = field(default_factory=dict)
+    familiar_scores: Scores | None = None
+    unfamiliar_scores: Scores | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,8 +138,15 @@ class Evaluation:
             "chance_baseline": self.chance,
             "per_view": {k: v.to_dict() for k, v in self.per_view.items()},
             "per_source": {k: v.to_dict() for k, v in self.per_source.items()},
+            "per_dataset": {k: v.to_dict() for k, v in self.per_dataset.items()},
             "per_group": {k: v.to_dict() for k, v in self.per_group.items()},
             "unfamiliar_share": self.unfamiliar,
+            "familiar_windows": None
+            if self.familiar_scores is None
+            else self.familiar_scores.to_dict(),
+            "unfamiliar_windows": None
+            if self.unfamiliar_scores is None
+            else self.unfamiliar_scores.to_dict(),
             "single_label_groups": {
                 k: {"label": lab, "recall": r, "n_windows": n}
                 for k, (lab, r, n) in self.single_label.items()
@@ -147,7 +167,7 @@ def evaluation_of(
     for g in np.unique(ids):
         rows = ids == g
         present = np.unique(test.y[rows])
-        if len(present) >= 2:
+        if len(present) >= 2 or group == PERSON:
             per_group[str(g)] = score(test.y[rows], pred[rows], labels)
         else:
             single[str(g)] = (
@@ -162,17 +182,23 @@ def evaluation_of(
         for view in sorted(np.unique(test.groups["view_deg"]), key=float):
             rows = test.groups["view_deg"] == view
             per_view[str(view)] = score(test.y[rows], pred[rows], labels)
-    sources = np.unique(test.source)
-    per_source = {
-        str(src): score(test.y[test.source == src], pred[test.source == src], labels)
-        for src in (sources if len(sources) > 1 else [])
-    }
     return Evaluation(
         score(test.y, pred, labels),
         score(test.y, majority, labels),
         chance_scores(test.y),
         per_view,
-        per_source,
+        _breakdown(test.source, test.y, pred, labels),
+        _breakdown(test.groups.get("dataset"), test.y, pred, labels),
         per_group,
         single,
     )
+
+
+def _breakdown(
+    keys: StrArr | None, y: StrArr, pred: StrArr, labels: tuple[str, ...]
+) -> dict[str, Scores]:
+    """Scores of the rows of each key (none when there is one key or no keys)."""
+    found = np.unique(keys) if keys is not None else []
+    if keys is None or len(found) < 2:
+        return {}
+    return {str(k): score(y[keys == k], pred[keys == k], labels) for k in found}

@@ -326,7 +326,8 @@ def test_a_real_classifier_cannot_recall_held_out_groups() -> None:
     groups = {"content": np.array([f"g{k}" for k in g])}
     table = table_of(x, y, groups)
     copies = table_of(x + rng.normal(0, 0.01, x.shape), y, groups)  # near-identical "mirrors"
-    settings = TrainSettings(model="et", seed=0, projection=0)  # the line is the signal
+    # a forest with small leaves, which can memorise a group (the line is the signal)
+    settings = TrainSettings(model="rf", seed=0, projection=0)
     pred, _ = grouped_predictions(table, table, "content", settings, copies)
     assert (pred == y).mean() < 0.1
     leaky = fit_table(table, settings, copies).predict(table.x)  # what a leak would give
@@ -368,11 +369,11 @@ def test_a_single_group_cannot_be_held_out() -> None:
 
 
 def test_fit_table_trains_on_the_table_and_the_extra_rows() -> None:
-    # enough rows per class for the shipped leaf size (10 windows)
+    # enough rows per class for the shipped leaf size (100 windows)
     table = table_of(
-        np.array([[0.0], [0.1], [1.0], [1.1]] * 12), list("AABB") * 12, {"c": ["x"] * 48}
+        np.array([[0.0], [0.1], [1.0], [1.1]] * 120), list("AABB") * 120, {"c": ["x"] * 480}
     )
-    extra = table_of(np.array([[5.0], [5.1]] * 12), ["C", "C"] * 12, {"c": ["y"] * 24})
+    extra = table_of(np.array([[5.0], [5.1]] * 120), ["C", "C"] * 120, {"c": ["y"] * 240})
     model = fit_table(table, TrainSettings(model="et"), extra)
     assert list(model.classes_) == ["A", "B", "C"]
     assert list(model.predict(np.array([[0.05], [1.05], [5.05]], np.float32))) == ["A", "B", "C"]
@@ -419,9 +420,9 @@ def test_study_protocol_mean_and_std_over_the_repeats(monkeypatch) -> None:
 
 def test_study_protocol_with_a_real_classifier() -> None:
     rng = np.random.default_rng(0)
-    y = np.repeat(np.array(["A", "B"]), 20)
-    x = np.where(y[:, None] == "A", 0.0, 3.0) + rng.normal(0, 0.3, (40, 2))
-    table = table_of(x, y, {"content": ["x"] * 40})
+    y = np.repeat(np.array(["A", "B"]), 200)  # enough for the shipped leaf size (100)
+    x = np.where(y[:, None] == "A", 0.0, 3.0) + rng.normal(0, 0.3, (400, 2))
+    table = table_of(x, y, {"content": ["x"] * 400})
     result = study_protocol(table, TrainSettings(model="et"), repeats=2)
     assert result["repeats"] == 2 and result["accuracy_mean"] == pytest.approx(1.0)
     assert result["accuracy_std"] == pytest.approx(0.0)
