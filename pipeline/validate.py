@@ -94,6 +94,7 @@ OPTION_LIMITS: Final[dict[str, tuple[float, float]]] = {
     "--camera-retry-s": (0.0, 86_400.0),
     "--max-frames": (1, 10**9),
     "--max-side": (0, 65_535),  # pixels: OpenCV's largest image side
+    "--pose-max-side": (0, 65_535),
 }
 
 

@@ -210,3 +210,23 @@ def test_matplotlib_says_nothing_when_its_cache_folder_sits_under_a_file(tmp_pat
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(train.__file__).parent,
                           env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def test_the_renderer_names_a_clip_that_is_a_folder_or_fifo(capsys, tmp_path) -> None:
+    """Fresh pass: one clip given to the renderer was "not found" when a folder or FIFO."""
+    import os
+
+    from offline.render.__main__ import main
+
+    (tmp_path / "dir.bvh").mkdir()
+    os.mkfifo(tmp_path / "pipe.bvh")
+    for name, kind in (("dir.bvh", "a directory"), ("pipe.bvh", "a FIFO")):
+        assert main([str(tmp_path / name), str(tmp_path / "o.mp4"), "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"BVH file {tmp_path / name} is {kind}" in err[0], err
+
+
+def test_train_pose_max_side_is_bounded(capsys, tmp_path) -> None:
+    """Fresh pass: --pose-max-side 10**14 was accepted."""
+    one_line(*run(capsys, "train", "--data", tmp_path, "--pose-max-side", str(10**14)),
+             r"argument --pose-max-side: must be 0 to 65535")  # fmt: skip

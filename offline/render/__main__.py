@@ -32,7 +32,7 @@ with interrupt_at_startup():  # Ctrl-C while numpy and OpenCV load: one line, ex
     from offline.mocap.virtual_camera import VirtualCamera
     from offline.render.clip import render_bvh
     from offline.render.dataset import DEFAULT_VIEWS, check_view, plan_dataset, render_jobs
-    from pipeline.io import check_outputs, error_line, prepare_outputs
+    from pipeline.io import check_outputs, check_regular_file, error_line, prepare_outputs
     from pipeline.validate import ArgumentParser, number
 
 
@@ -151,8 +151,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.dataset is None:
         if args.bvh is None or args.video is None:
             raise _UsageError("give a BVH clip and an output .mp4, or --dataset DIR --out DIR")
-        if not args.bvh.is_file():
-            raise FileNotFoundError(f"BVH file not found: {args.bvh}")
+        check_regular_file(args.bvh, "BVH file")  # a folder or FIFO is named, never opened
         if args.video.suffix.lower() != ".mp4":
             raise ValueError(f"output video must end in .mp4, got {args.video.name}")
         inputs = {"BVH clip": args.bvh, "--joint-map": args.joint_map}
