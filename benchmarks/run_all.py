@@ -5,7 +5,7 @@
 Each benchmark runs as its own process (`python -m benchmarks.<name> ... --out
 <out-dir>/<name>.json`, its output kept in <out-dir>/<name>.log), one after the other:
 pipeline_speed, feature_speed, extraction_speed, frame_budget at 640x480 and at
-1280x720, multi_person, cluster_speed, retrain_time and soak. Then `results.json` (every
+1280x720, multi_person, novelty, cluster_speed, retrain_time and soak. Then `results.json` (every
 benchmark's JSON, the machine, the commands) and `results.md` (a table: figure, median,
 spread, target, pass/fail; then the machine) are written to the output folder.
 
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cluster_speed, extraction_speed, feature_speed, soak
+from benchmarks import cluster_speed, extraction_speed, feature_speed, novelty, soak
 from benchmarks.common import (
     REPO_ROOT,
     Row,
@@ -78,6 +78,13 @@ BENCHES: tuple[Bench, ...] = (
         "multi_person",
         "several people (composed clip)",
         quick_args=("--seconds", "4", "--rounds", "1"),
+        takes_model=True,
+    ),
+    Bench(
+        "novelty",
+        "novelty",
+        "novelty check (uncertain): real footage vs unlike movement",
+        quick_args=("--quick",),
         takes_model=True,
     ),
     Bench("cluster_speed", "cluster_speed", "extraction on a cluster", quick_args=("--quick",)),
@@ -287,6 +294,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "extraction_speed": extraction_speed.rows,
     "multi_person": rows_multi_person,
     "cluster_speed": cluster_speed.rows,
+    "novelty": novelty.rows,
     "frame_budget_640x480": rows_frame_budget,
     "frame_budget_1280x720": rows_frame_budget,
     "retrain_time": rows_retrain_time,
