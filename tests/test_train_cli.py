@@ -333,15 +333,15 @@ def test_train_writes_a_model_with_its_card(
     assert model.classes == FOUR == tuple(card["classes"])
     assert model.feature_set == "effort" and model.window == WindowSpec(window_s=1.0, n_frames=10)
     seqs = read_mocap(tiny_mocap, MocapOptions())
-    table = window_table(seqs, model.window, model.feature_set, 0.2)
-    assert model.metadata["n_windows"] == len(table) == 96  # 12 clips x 8 windows
+    table = window_table(seqs, model.window, model.feature_set, 0.4)  # the default stride
+    assert model.metadata["n_windows"] == len(table) == 48  # 12 clips x 4 windows
     proba = model.predict_proba(table.x)
-    assert proba.shape == (96, 4) and np.allclose(proba.sum(axis=1), 1.0)
+    assert proba.shape == (48, 4) and np.allclose(proba.sum(axis=1), 1.0)
     ev = model.metadata["evaluation"]
     assert ev["protocol"] == "leave-one-family-out" and 0.0 <= ev["balanced_accuracy"] <= 1.0
     assert "CC BY-NC" in model.metadata["license"] and card["license"] == model.metadata["license"]
     assert model.metadata["recipe"]["train"] == {
-        "model": "et", "balance": "content", "seed": 0, "projection": 2
+        "model": "et", "balance": "person", "seed": 0, "projection": 2
     }  # fmt: skip
     assert no_temporary_files(path.parent)
     assert f"model: {path}" in result.out and "| effort (et) |" in result.out

@@ -36,7 +36,7 @@ def detect_kind(path: str | Path) -> str:
         (path / "cfg" / "style_label.txt").is_file() or table_of(path) is not None
     ):
         return "mocap"
-    if (path / "annotations" / "annotations.csv").is_file():
+    if (path / "annotations" / "annotations.csv").exists():  # a folder is named by the reader
         return "eila"
     if is_skeleton_folder(path):
         return "skeletons"

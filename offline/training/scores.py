@@ -198,7 +198,7 @@ def _breakdown(
     keys: StrArr | None, y: StrArr, pred: StrArr, labels: tuple[str, ...]
 ) -> dict[str, Scores]:
     """Scores of the rows of each key (none when there is one key or no keys)."""
-    found = np.unique(keys) if keys is not None else []
-    if keys is None or len(found) < 2:
+    if keys is None or len(np.unique(keys)) < 2:
         return {}
+    found = np.unique(keys)
     return {str(k): score(y[keys == k], pred[keys == k], labels) for k in found}
