@@ -323,7 +323,8 @@ def test_make_classifier_is_reproducible() -> None:
         (
             "svm",
             "oversample",
-            r"`balance` must be one of \['none', 'weights', 'content', 'smote', 'undersample'\]",
+            r"`balance` must be one of \['none', 'weights', 'content', 'person', 'smote', "
+            r"'undersample'\]",
         ),
         ("SVM", "none", r"`model` must be one of"),
     ],
