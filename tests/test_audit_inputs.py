@@ -4,32 +4,13 @@ to overwrite an input, crash with a library's words, or hang; each is one line
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 import pytest
 
 import train
-
-
-def run(capsys, *argv: object) -> tuple[int, str]:
-    try:
-        code = train.main([str(a) for a in argv])
-    except SystemExit as e:
-        code = int(e.code or 0)
-    return code, capsys.readouterr().err
-
-
-def one_line(code: int, err: str, pattern: str) -> None:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    assert re.search(pattern, lines[0]), lines[0]
-
-
-def digest(folder: Path) -> dict[Path, str]:
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+from tests.test_hostile_inputs import digest, one_line, run
 
 
 def test_outputs_inside_any_input_are_refused(capsys, tmp_path, monkeypatch) -> None:
