@@ -522,10 +522,16 @@ def test_training_on_the_shared_data(shared_model: tuple[Path, Path, Run]) -> No
     assert card["sha256"] == sha256(path)
     assert model.classes == FOUR
     ev = model.metadata["evaluation"]
-    assert ev["protocol"] == "leave-one-family-out"
-    assert ev["balanced_accuracy"] > 0.6  # chance is 0.25 (measured about 0.8)
-    assert {"accuracy", "macro_f1"} <= set(ev)
+    # people held out: Bandai-Namco's and CMU's together (18 and 19 one group)
+    assert ev["protocol"] == "leave-one-person-out"
+    people = ev["per_person_balanced_accuracy"]
+    assert {"bandai-P1", "bandai-P2", "18+19", "142"} <= set(people) and "18" not in people
+    assert ev["balanced_accuracy"] > 0.35  # chance is 0.25 (measured about 0.45)
+    assert {"accuracy", "macro_f1", "per_dataset_balanced_accuracy"} <= set(ev)
+    family = ev["leave_one_family_out"]
+    assert {"walk", "run", "bow", "bye"} <= set(family["per_family_balanced_accuracy"])
     assert "CC BY-NC" in model.metadata["license"] and "non-commercial" in model.metadata["license"]
+    assert "mocap.cs.cmu.edu" in model.metadata["license"]
     results = json.loads((report / "results.json").read_text())
     assert results["grouped"]["balanced_accuracy"] == ev["balanced_accuracy"]
     assert results["grouped"]["majority_baseline"]["balanced_accuracy"] < 0.4
@@ -541,11 +547,11 @@ def test_evaluate_on_the_shared_data(
     result = run("evaluate", path, "--data", shared_mocap, "--json", "--no-progress")
     assert result.code == 0, result.err
     d = json.loads(result.out)
-    assert d["labels"] == list(FOUR) and d["n_windows"] > 1000
+    assert d["labels"] == list(FOUR) and d["n_windows"] > 500
     # the model's own training data (its Neutral-only actions, scored here, are not trained
-    # on) scores well above chance and above the model's held-out-family figure
+    # on) scores well above chance and above the model's held-out-person figure
     held_out = load_model(path).metadata["evaluation"]["balanced_accuracy"]
-    assert d["balanced_accuracy"] > max(0.7, held_out)
+    assert d["balanced_accuracy"] > max(0.4, held_out)
 
 
 @pytest.mark.integration
