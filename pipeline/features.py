@@ -43,8 +43,10 @@ from pipeline.window import Window
 # motion 2, image 3: only the blocks that generalise across actions (posture, mean speed,
 # frequency centroid), chosen by leave-one-content-out cross-validation.
 # effort 1: motion 2 plus the effort blocks (expansion, crouch, energy, hf_ratio).
+# motion 3, motion+image 4, effort 2: the canonical frame turns the trunk upright
+# (`skeleton.upright`), so a camera looking down no longer tilts every posture feature.
 FEATURE_VERSIONS: Final[dict[str, int]] = {
-    "seed": 1, "motion": 2, "image": 3, "motion+image": 3, "effort": 1,
+    "seed": 1, "motion": 3, "image": 3, "motion+image": 4, "effort": 2,
 }  # fmt: skip
 DEFAULT_FEATURE_SET: Final[str] = "effort"
 
