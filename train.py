@@ -157,15 +157,15 @@ def _recipe_args(p: argparse.ArgumentParser) -> None:
     add("--model", default=T.model, choices=sorted(MODEL_FACTORIES),
         help="classifier: et (extra trees), rf (random forest), svm, mlp")
     add("--balance", default=T.balance, choices=BALANCING, help="class balancing on training "
-        "folds: sample weights (classes and clips equal), SMOTE, undersampling, or none")
+        "folds: sample weights (classes equal; then people, contents or clips), SMOTE, ...")
     add("--mirror", action=argparse.BooleanOptionalAction, default=R.mirror,
         help="add left-right mirrored copies to training folds")
     add("--image-jitter", type=number(at_least=0, at_most=1), default=R.image_jitter,
         help="per-frame noise on projected mocap joints, fraction of body height")
     add("--world-jitter", type=number(at_least=0), default=R.world_jitter_m,
         help="per-frame noise on mocap joints, metres")
-    add("--group", help="group key held out by the evaluation (default: content for mocap and "
-        "rendered videos, video for EiLA/folders)")
+    add("--group", help="group key held out by the evaluation (default: person when every "
+        "class has two people, else action family for mocap, video for EiLA/folders)")
     add("--seed", type=INT0, default=T.seed, help="random seed")
     add("--projection", type=int, default=T.projection, help="action (content) directions "
         "removed from the features before the classifier (0: plain scaling)")
