@@ -44,9 +44,10 @@ def test_lying_down_has_a_horizontal_trunk_and_upside_down_hangs(synthetic_seque
         return np.linalg.norm(w[:, sk.L_KNEE] - w[:, sk.L_ANKLE], axis=-1)
 
     assert np.allclose(shin(lying), shin(seq.world))
-    # and what the model is fed (the canonical window) is lying down too
+    # and what the model is fed (the canonical window, which turns a trunk upright by
+    # 45 deg at most: `skeleton.upright`) is still far from upright
     windows = nov.seen_again(movement_of(seq), lying, "lying").windows(SPEC, 0.5)
-    assert windows and max(np.abs(trunk_elevation_deg(w.world)).max() for w in windows) < 10
+    assert windows and max(np.abs(trunk_elevation_deg(w.world)).max() for w in windows) < 55
     upside = nov.turned(seq.world.astype(np.float64), 180.0)
     assert trunk_elevation_deg(upside).max() < -80
     assert (upside[:, sk.NOSE, 1] < upside[:, sk.L_ANKLE, 1]).all()
@@ -226,4 +227,4 @@ def test_shared_mocap_gives_every_unlike_kind() -> None:
     made = nov.unlike_windows(movement, SPEC, 0.5, 0.065, 2.0, np.random.default_rng(0))
     assert len(made) == 5 and all(len(w) > 0 for w in made.values())
     lying = next(w for k, w in made.items() if k.startswith("lying"))
-    assert max(np.abs(trunk_elevation_deg(w.world)).max() for w in lying) < 25
+    assert max(np.abs(trunk_elevation_deg(w.world)).max() for w in lying) < 60  # <= 45 turned
