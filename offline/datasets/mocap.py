@@ -66,10 +66,11 @@ class MocapOptions:
     unit_m: float = DEFAULT_UNIT_M
 
 
-def dataset_body(root: str | Path) -> BodyMap:
-    """A mocap dataset's own body map: its `joint_map.json` if it has one, else Bandai-Namco's."""
-    own = Path(root) / "joint_map.json"
-    return BodyMap.from_json(own) if own.is_file() else BANDAI
+def dataset_body(root: str | Path, joint_map: str | Path | None = None) -> BodyMap:
+    """The body map a mocap dataset is read with: `joint_map` when given (`--joint-map`),
+    else the dataset's own `joint_map.json` if it has one, else Bandai-Namco's."""
+    own = Path(joint_map) if joint_map is not None else Path(root) / "joint_map.json"
+    return BodyMap.from_json(own) if joint_map is not None or own.is_file() else BANDAI
 
 
 def list_clips(root: str | Path, styles: Seq[str] | None = None) -> list[Clip]:

@@ -97,7 +97,7 @@ def list_table_clips(root: str | Path, styles: Sequence[str] | None = None) -> l
                           row.get("frames") or ""])  # fmt: skip
         parsed.append((Clip(bvh, content, style, person or performer_of(bvh), label), scene))
     # partners are found over the whole table, so choosing styles cannot change a group
-    partners = scene_partners([(c.person, scene, c.path.stem) for c, scene in parsed])
+    partners = scene_partners([(c.person, scene) for c, scene in parsed])
     clips = [
         Clip(c.path, c.content, c.style, partners[c.person], c.label)
         for c, _ in parsed

@@ -52,10 +52,10 @@ def performer_of(path: str | Path) -> str:
     return KNOWN_SKELETONS.get(signature, f"skeleton-{signature}")
 
 
-def scene_partners(rows: list[tuple[str, str, str]]) -> dict[str, str]:
+def scene_partners(rows: list[tuple[str, str]]) -> dict[str, str]:
     """Person -> group, joining people recorded together in one scene.
 
-    `rows` are (person, scene, clip) where `scene` identifies a take (e.g. the trial number,
+    `rows` are (person, scene) where `scene` identifies a take (e.g. the trial number,
     description and length): two people with a clip of the same scene were recorded
     together (a conversation, a quarrel), and one's movement answers the other's, so they
     are one group, named by their sorted names joined with "+" ("18+19")."""
@@ -67,7 +67,7 @@ def scene_partners(rows: list[tuple[str, str, str]]) -> dict[str, str]:
         return p
 
     by_scene: dict[str, str] = {}
-    for person, scene, _ in rows:
+    for person, scene in rows:
         root(person)
         if scene in by_scene:
             a, b = root(by_scene[scene]), root(person)

@@ -143,9 +143,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-frames must be >= 1, got {args.max_frames}")
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    body = BANDAI if args.joint_map is None else BodyMap.from_json(args.joint_map)
-    if args.dataset is not None and args.joint_map is None:
-        body = dataset_body(args.dataset)  # its own joint_map.json, if it has one
+    if args.dataset is not None:  # --joint-map, else the dataset's own joint_map.json
+        body = dataset_body(args.dataset, args.joint_map)
+    else:
+        body = BANDAI if args.joint_map is None else BodyMap.from_json(args.joint_map)
     camera = VirtualCamera(yaw_deg=check_view(args.view), distance_m=args.distance)
     progress = progress_bars(not args.no_progress)
     if args.dataset is None:

@@ -309,7 +309,7 @@ def with_renders(
                 f"about 0.02 s a frame, then pose about 0.02 s a frame; --no-render skips)"
             )
             bad: dict[str, str] = {}
-            body = BodyMap.from_json(recipe.joint_map) if recipe.joint_map else dataset_body(path)
+            body = dataset_body(path, recipe.joint_map)
             render_jobs(
                 todo, body, n_jobs=res.jobs, progress=res.progress or no_progress, skipped=bad
             )
